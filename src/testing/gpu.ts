@@ -1,0 +1,37 @@
+/**
+ * Shared GPU access for tests: one device per test process, and GPU tests that show as
+ * ignored (never silently passed) when no adapter exists.
+ *
+ * @module
+ */
+
+import { type GpuContext, openGpu } from "../executor/gpu_device.ts";
+import { PipelineCache } from "../executor/pipeline_cache.ts";
+
+/** A test process's GPU and its pipeline cache. */
+export interface TestGpu {
+  /** The open device. */
+  gpu: GpuContext;
+  /** Pipelines shared by all tests of the process. */
+  cache: PipelineCache;
+}
+
+const shared: TestGpu | null = await openGpu().then(
+  (gpu) => ({ gpu, cache: new PipelineCache(gpu.device) }),
+  (err) => {
+    console.warn(`GPU tests are ignored: ${err.message}`);
+    return null;
+  },
+);
+
+/** Registers a test that needs the GPU; it is reported as ignored when there is none. */
+export function gpuTest(name: string, fn: (env: TestGpu) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: shared === null,
+    // The device and its pipeline cache live for the whole test process.
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: () => fn(shared!),
+  });
+}
