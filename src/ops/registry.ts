@@ -6,11 +6,53 @@
 
 import type { Node } from "../graph/types.ts";
 import type { OpDef } from "./op.ts";
+import { add } from "./add.ts";
+import { averagePool } from "./average_pool.ts";
+import { batchNormalization } from "./batch_normalization.ts";
+import { cast } from "./cast.ts";
+import { clip } from "./clip.ts";
+import { concat } from "./concat.ts";
+import { conv } from "./conv.ts";
+import { flatten } from "./flatten.ts";
+import { gemm } from "./gemm.ts";
+import { globalAveragePool } from "./global_average_pool.ts";
+import { identity } from "./identity.ts";
+import { matmul } from "./matmul.ts";
+import { maxPool } from "./max_pool.ts";
+import { mul } from "./mul.ts";
+import { reduceMean } from "./reduce_mean.ts";
 import { relu } from "./relu.ts";
+import { reshape } from "./reshape.ts";
+import { softmax } from "./softmax.ts";
+import { split } from "./split.ts";
+import { squeeze } from "./squeeze.ts";
+import { transpose } from "./transpose.ts";
+import { unsqueeze } from "./unsqueeze.ts";
 
 /** Every op definition resin has, one entry per op file (keep sorted by op name). */
 const OP_DEFS: readonly OpDef[] = [
+  add,
+  averagePool,
+  batchNormalization,
+  cast,
+  clip,
+  concat,
+  conv,
+  flatten,
+  gemm,
+  globalAveragePool,
+  identity,
+  matmul,
+  maxPool,
+  mul,
+  reduceMean,
   relu,
+  reshape,
+  softmax,
+  split,
+  squeeze,
+  transpose,
+  unsqueeze,
 ];
 
 const BY_OP = new Map<string, OpDef>(OP_DEFS.map((def) => [def.op, def]));

@@ -1,0 +1,39 @@
+/**
+ * The two pass pipelines: what the convert tool runs before writing weights, and what the
+ * executor runs when it loads a model.
+ *
+ * @module
+ */
+
+import type { Graph } from "../types.ts";
+import { constantFold } from "./constant_fold.ts";
+import { foldBatchNorm } from "./fold_batchnorm.ts";
+import { fuseEpilogue } from "./fuse_epilogue.ts";
+import { fusePreActivation } from "./fuse_preactivation.ts";
+import { removeUnused } from "./remove_unused.ts";
+
+/**
+ * Conversion-time passes: constant folding, BatchNorm folding into the preceding Conv, then
+ * dead-code removal. The result is what the weight format stores.
+ *
+ * @example
+ * ```ts
+ * const stored = conversionPasses(importOnnx(bytes).graph);
+ * ```
+ */
+export function conversionPasses(graph: Graph): Graph {
+  return removeUnused(foldBatchNorm(constantFold(graph)));
+}
+
+/**
+ * Load-time passes: pre-activation BN(-ReLU) fusion into Conv inputs, Conv epilogue fusion
+ * (residual Add, Relu/Clip), then dead-code removal.
+ *
+ * @example
+ * ```ts
+ * const runnable = fusionPasses(loadedGraph);
+ * ```
+ */
+export function fusionPasses(graph: Graph): Graph {
+  return removeUnused(fuseEpilogue(fusePreActivation(graph)));
+}

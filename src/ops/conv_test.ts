@@ -1,0 +1,426 @@
+import assert from "node:assert/strict";
+import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
+import { planNodeOnGpu, runNodeOnGpu } from "../executor/gpu_node_runner.ts";
+import { gpuTest } from "../testing/gpu.ts";
+import { randomTensor, seededRandom } from "../testing/random.ts";
+import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
+import { conv } from "./conv.ts";
+import { matmul } from "./matmul.ts";
+
+/** A Conv node over inputs x, w and the named optional inputs ("" when absent). */
+function convNode(
+  attrs: Node["attrs"],
+  optional: { b?: boolean; z?: boolean; pre?: boolean } = {},
+): Node {
+  return {
+    name: "conv0",
+    op: "Conv",
+    inputs: [
+      "x",
+      "w",
+      optional.b ? "b" : "",
+      optional.z ? "z" : "",
+      optional.pre ? "scale" : "",
+      optional.pre ? "shift" : "",
+    ],
+    outputs: ["y"],
+    attrs,
+  };
+}
+
+const f32 = (shape: number[]): TensorType => ({ dtype: "f32", shape });
+
+Deno.test("Conv inferTypes follows ONNX output sizes for pads, strides, dilations, auto_pad", () => {
+  const x = f32([2, 6, 7, 5]);
+  const w = f32([4, 3, 3, 2]);
+  const shape = (attrs: Node["attrs"]) => conv.inferTypes(convNode(attrs), [x, w])[0].shape;
+  // NOTSET: floor((in + pads - ((k - 1) * d + 1)) / s) + 1, worked out by hand.
+  assert.deepEqual(shape({ group: 2 }), [2, 4, 5, 4]);
+  assert.deepEqual(shape({ group: 2, pads: [1, 0, 2, 1], strides: [2, 3] }), [2, 4, 4, 2]);
+  assert.deepEqual(shape({ group: 2, dilations: [2, 3] }), [2, 4, 3, 2]);
+  // SAME_*: ceil(in / stride); VALID: no padding.
+  assert.deepEqual(shape({ group: 2, auto_pad: "SAME_UPPER", strides: [2, 2] }), [2, 4, 4, 3]);
+  assert.deepEqual(shape({ group: 2, auto_pad: "SAME_LOWER" }), [2, 4, 7, 5]);
+  assert.deepEqual(shape({ group: 2, auto_pad: "VALID", strides: [2, 1] }), [2, 4, 3, 4]);
+});
+
+Deno.test("Conv inferTypes rejects malformed nodes with errors naming the node", () => {
+  const x = f32([1, 6, 5, 5]);
+  const cases: [Node["attrs"], (TensorType | undefined)[], RegExp][] = [
+    [{}, [x, f32([4, 5, 3, 3])], /Conv "conv0".*expects 5 input channels.*X has 6/],
+    [{ group: 4 }, [x, f32([4, 1, 3, 3])], /Conv "conv0": group 4 does not divide the 6 input/],
+    [{ group: 3 }, [x, f32([4, 2, 3, 3])], /Conv "conv0": group 3 does not divide the 4 output/],
+    [{ kernel_shape: [3, 2] }, [x, f32([4, 6, 3, 3])], /kernel_shape \[3,2\] does not match/],
+    [{ kernel_shape: [3] }, [x, f32([4, 6, 3, 3])], /kernel_shape must be 2 integers/],
+    [{}, [f32([1, 6, 5]), f32([4, 6, 3])], /Conv "conv0": only 2-D convolution/],
+    [{ auto_pad: "SAME" }, [x, f32([4, 6, 3, 3])], /auto_pad "SAME" is not one of/],
+    [{ strides: [0, 1] }, [x, f32([4, 6, 3, 3])], /strides must be 2 integers >= 1/],
+    [{ pads: [1, 1, 1, 1], auto_pad: "VALID" }, [x, f32([4, 6, 3, 3])], /cannot be combined/],
+    [{}, [x, f32([4, 6, 7, 3])], /the 7x3 kernel .* exceeds the padded 5x5 input/],
+    [{}, [x, f32([4, 6, 3, 3]), f32([5])], /bias B must have shape \[4\]/],
+    [{}, [x, f32([4, 6, 3, 3]), undefined, f32([1, 4, 3, 4])], /residual Z must have/],
+    [{ pre_activation: "bn" }, [x, f32([4, 6, 3, 3])], /needs exactly both pre_scale/],
+    [{}, [x, f32([4, 6, 3, 3]), undefined, undefined, f32([6]), f32([6])], /needs exactly/],
+    [{ pre_activation: "relu" }, [x, f32([4, 6, 3, 3])], /pre_activation "relu" is not/],
+    [{ activation: "gelu" }, [x, f32([4, 6, 3, 3])], /activation "gelu" is not supported/],
+    [{}, [x, { dtype: "i32", shape: [4, 6, 3, 3] }], /input 1 must be f32, got i32/],
+  ];
+  for (const [attrs, inputs, message] of cases) {
+    assert.throws(() => conv.inferTypes(convNode(attrs), inputs), message);
+  }
+});
+
+/** Conv done the long way: one-hot kernels shift the input, and conv is linear in W. */
+function convByShifts(x: Tensor, w: Tensor, attrs: Node["attrs"]): Float64Array {
+  const [n, c, h, wd] = x.shape;
+  const [m, cg, kh, kw] = w.shape;
+  const group = c / cg;
+  const [sh, sw] = (attrs.strides as number[] | undefined) ?? [1, 1];
+  const [dh, dw] = (attrs.dilations as number[] | undefined) ?? [1, 1];
+  const [pt, pl, pb, pr] = (attrs.pads as number[] | undefined) ?? [0, 0, 0, 0];
+  const oh = Math.floor((h + pt + pb - (kh - 1) * dh - 1) / sh) + 1;
+  const ow = Math.floor((wd + pl + pr - (kw - 1) * dw - 1) / sw) + 1;
+  const out = new Float64Array(n * m * oh * ow);
+  // Tap (i, j) of output channel o reads input channel ci at (oh*sh - pt + i*dh, ...).
+  for (let o = 0; o < m; o++) {
+    for (let cc = 0; cc < cg; cc++) {
+      const ci = Math.floor(o / (m / group)) * cg + cc;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const weight = w.data[((o * cg + cc) * kh + i) * kw + j];
+          for (let b = 0; b < n; b++) {
+            for (let y = 0; y < oh; y++) {
+              for (let xx = 0; xx < ow; xx++) {
+                const r = y * sh - pt + i * dh, s = xx * sw - pl + j * dw;
+                if (r < 0 || r >= h || s < 0 || s >= wd) continue;
+                out[((b * m + o) * oh + y) * ow + xx] += weight *
+                  x.data[((b * c + ci) * h + r) * wd + s];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("Conv reference equals a sum of shifted inputs on odd shapes", () => {
+  const cases: [number[], number[], Node["attrs"]][] = [
+    [[1, 3, 7, 5], [4, 3, 3, 3], { pads: [1, 0, 2, 1] }],
+    [[2, 4, 9, 8], [6, 2, 3, 2], { group: 2, strides: [2, 3], dilations: [2, 1] }],
+    [[1, 5, 6, 7], [5, 1, 3, 3], { group: 5, pads: [2, 1, 0, 2], dilations: [2, 2] }],
+    [[2, 3, 13, 13], [2, 3, 7, 7], { strides: [2, 2], pads: [3, 3, 3, 3] }],
+  ];
+  cases.forEach(([xs, ws, attrs], i) => {
+    const rand = seededRandom(10 + i);
+    const x = randomTensor(rand, "f32", xs);
+    const w = randomTensor(rand, "f32", ws);
+    const [y] = conv.reference(convNode(attrs), [x, w]);
+    assertClose(y.data, convByShifts(x, w, attrs), TOLERANCES.f32Kernel, `case ${i}`);
+  });
+});
+
+Deno.test("Conv reference 1x1 equals MatMul of the weights and the pixels", () => {
+  const rand = seededRandom(3);
+  const x = randomTensor(rand, "f32", [1, 17, 5, 3]);
+  const w = randomTensor(rand, "f32", [7, 17, 1, 1]);
+  const [y] = conv.reference(convNode({}), [x, w]);
+  const mm: Node = { name: "mm", op: "MatMul", inputs: ["a", "b"], outputs: ["y"], attrs: {} };
+  const [expected] = matmul.reference(mm, [
+    makeTensor("f32", [7, 17], w.data),
+    makeTensor("f32", [17, 15], x.data),
+  ]);
+  assertClose(y.data, expected.data, TOLERANCES.f32Kernel, "1x1 conv");
+});
+
+/** Applies `pre(value, channel)` to every element of `x`, then pads with zeros explicitly. */
+function transformAndPad(
+  x: Tensor,
+  pre: (v: number, channel: number) => number,
+  [pt, pl, pb, pr]: number[],
+): Tensor {
+  const [n, c, h, w] = x.shape;
+  const padded = makeTensor("f32", [n, c, h + pt + pb, w + pl + pr]);
+  const [ph, pw] = padded.shape.slice(2);
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let i = 0; i < h; i++) {
+        for (let j = 0; j < w; j++) {
+          const v = pre(x.data[((b * c + ch) * h + i) * w + j], ch);
+          padded.data[((b * c + ch) * ph + i + pt) * pw + j + pl] = v;
+        }
+      }
+    }
+  }
+  return padded;
+}
+
+/** The fused extras of one test case. */
+interface FusedCase {
+  pre: "none" | "bn" | "bn_relu";
+  bias: boolean;
+  residual: boolean;
+  act: "none" | "relu" | "clip";
+}
+
+/**
+ * Random inputs for a fused Conv case with `attrs`; pre_shift is mostly positive so that
+ * pre(0) != 0 and a kernel that pre-activates the padding fails.
+ */
+function fusedInputs(
+  seed: number,
+  xShape: number[],
+  wShape: number[],
+  attrs: Node["attrs"],
+  f: FusedCase,
+): (Tensor | undefined)[] {
+  const rand = seededRandom(seed);
+  const c = xShape[1];
+  const outShape = conv.inferTypes(convNode(attrs), [f32(xShape), f32(wShape)])[0].shape;
+  return [
+    randomTensor(rand, "f32", xShape),
+    randomTensor(rand, "f32", wShape),
+    f.bias ? randomTensor(rand, "f32", [wShape[0]]) : undefined,
+    f.residual ? randomTensor(rand, "f32", outShape) : undefined,
+    f.pre !== "none" ? randomTensor(rand, "f32", [c], 0.5, 1.5) : undefined,
+    f.pre !== "none" ? randomTensor(rand, "f32", [c], -0.5, 1.5) : undefined,
+  ];
+}
+
+/** The node of a fused case. */
+function fusedNode(attrs: Node["attrs"], f: FusedCase): Node {
+  const extra: Node["attrs"] = {};
+  if (f.pre !== "none") extra.pre_activation = f.pre;
+  if (f.act !== "none") extra.activation = f.act;
+  if (f.act === "clip") Object.assign(extra, { clip_min: -0.75, clip_max: 1.25 });
+  return convNode({ ...attrs, ...extra }, { b: f.bias, z: f.residual, pre: f.pre !== "none" });
+}
+
+/**
+ * The unfused computation of a fused case, each step by hand: BN -> (ReLU) -> explicit zero
+ * pad -> plain conv (reference, no padding, no extras) -> + B -> + Z -> activation.
+ */
+function unfused(attrs: Node["attrs"], f: FusedCase, inputs: (Tensor | undefined)[]): Tensor {
+  const [x, w, b, z, scale, shift] = inputs;
+  const pads = (attrs.pads as number[] | undefined) ?? [0, 0, 0, 0];
+  const activated = transformAndPad(x!, (v, ch) => {
+    if (f.pre === "none") return v;
+    const t = v * scale!.data[ch] + shift!.data[ch];
+    return f.pre === "bn_relu" ? Math.max(t, 0) : t;
+  }, pads);
+  const [y] = conv.reference(convNode({ ...attrs, pads: [0, 0, 0, 0] }), [activated, w]);
+  const [, m, oh, ow] = y.shape;
+  for (let i = 0; i < y.data.length; i++) {
+    let v = y.data[i];
+    if (b) v += b.data[Math.floor(i / (oh * ow)) % m];
+    if (z) v += z.data[i];
+    if (f.act === "relu") v = Math.max(v, 0);
+    if (f.act === "clip") v = Math.min(Math.max(v, -0.75), 1.25);
+    y.data[i] = v;
+  }
+  return y;
+}
+
+/** Every combination of fused extras. */
+const FUSED_CASES: FusedCase[] = (["none", "bn", "bn_relu"] as const).flatMap((pre) =>
+  [false, true].flatMap((bias) =>
+    [false, true].flatMap((residual) =>
+      (["none", "relu", "clip"] as const).map((act) => ({ pre, bias, residual, act }))
+    )
+  )
+);
+
+const caseName = (f: FusedCase) =>
+  `pre ${f.pre}, bias ${f.bias}, residual ${f.residual}, act ${f.act}`;
+
+/** Indices of the outputs whose receptive field overlaps the padding. */
+function borderIndices(shape: number[], attrs: Node["attrs"], h: number, w: number): number[] {
+  const [n, m, oh, ow] = shape;
+  const [kh, kw] = attrs.kernel_shape as number[];
+  const [sh, sw] = (attrs.strides as number[] | undefined) ?? [1, 1];
+  const [pt, pl] = attrs.pads as number[];
+  const out: number[] = [];
+  for (let i = 0; i < n * m * oh * ow; i++) {
+    const y = Math.floor(i / ow) % oh, x = i % ow;
+    const r0 = y * sh - pt, s0 = x * sw - pl;
+    if (r0 < 0 || s0 < 0 || r0 + kh > h || s0 + kw > w) out.push(i);
+  }
+  return out;
+}
+
+/** A padded 3x3 conv used for the fused checks (odd sizes, asymmetric pads). */
+const FUSED_ATTRS = { kernel_shape: [3, 3], pads: [1, 2, 2, 0], strides: [1, 1] };
+
+Deno.test("Conv reference with fused extras equals BN -> ReLU -> pad -> conv -> +B +Z -> act", () => {
+  FUSED_CASES.forEach((f, i) => {
+    const inputs = fusedInputs(100 + i, [2, 3, 7, 5], [4, 3, 3, 3], FUSED_ATTRS, f);
+    const node = fusedNode(FUSED_ATTRS, f);
+    const [y] = conv.reference(node, inputs);
+    const expected = unfused(FUSED_ATTRS, f, inputs);
+    assert.deepEqual(y.shape, expected.shape);
+    const border = borderIndices(y.shape, FUSED_ATTRS, 7, 5);
+    assertClose(
+      border.map((j) => y.data[j]),
+      border.map((j) => expected.data[j]),
+      TOLERANCES.f32Kernel,
+      `padded border, ${caseName(f)}`,
+    );
+    assertClose(y.data, expected.data, TOLERANCES.f32Kernel, caseName(f));
+  });
+});
+
+Deno.test("Conv reference SAME_UPPER / SAME_LOWER put the odd padding at the end / start", () => {
+  const rand = seededRandom(4);
+  const x = randomTensor(rand, "f32", [1, 2, 6, 5]);
+  const w = randomTensor(rand, "f32", [3, 2, 2, 2]);
+  // Total padding per axis: (out - 1) * 1 + 2 - in = 1 with out = in.
+  const run = (attrs: Node["attrs"]) => conv.reference(convNode(attrs), [x, w])[0].data;
+  assertClose(run({ auto_pad: "SAME_UPPER" }), run({ pads: [0, 0, 1, 1] }), TOLERANCES.exact);
+  assertClose(run({ auto_pad: "SAME_LOWER" }), run({ pads: [1, 1, 0, 0] }), TOLERANCES.exact);
+});
+
+/** Convolution geometries covering the test plan (odd sizes, every kernel path). */
+const CONV_CASES: { name: string; x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
+  { name: "3x3 pad 1, 3->7, 7x5", x: [1, 3, 7, 5], w: [7, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { name: "1x1, 17->17, 13x13, batch 2", x: [2, 17, 13, 13], w: [17, 17, 1, 1], attrs: {} },
+  { name: "1x1 stride 2, 7->17", x: [1, 7, 13, 13], w: [17, 7, 1, 1], attrs: { strides: [2, 2] } },
+  {
+    name: "7x7 stride 2 pad 3, 3->17, batch 2",
+    x: [2, 3, 13, 13],
+    w: [17, 3, 7, 7],
+    attrs: { strides: [2, 2], pads: [3, 3, 3, 3] },
+  },
+  {
+    name: "3x3 stride 2, asymmetric pads, 7->3",
+    x: [1, 7, 7, 5],
+    w: [3, 7, 3, 3],
+    attrs: { strides: [2, 2], pads: [0, 1, 2, 1] },
+  },
+  {
+    name: "3x3 dilation 2, 17->7",
+    x: [1, 17, 9, 8],
+    w: [7, 17, 3, 3],
+    attrs: { dilations: [2, 2], pads: [2, 1, 2, 2] },
+  },
+  { name: "1 channel in, 3x3", x: [2, 1, 7, 5], w: [3, 1, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  {
+    name: "group 2, 6->4",
+    x: [2, 6, 7, 5],
+    w: [4, 3, 3, 3],
+    attrs: { group: 2, pads: [1, 0, 1, 2] },
+  },
+  { name: "group 2, 14->34", x: [1, 14, 7, 5], w: [34, 7, 3, 3], attrs: { group: 2 } },
+  {
+    name: "depthwise 3x3 stride 2, 17 channels, batch 2",
+    x: [2, 17, 13, 13],
+    w: [17, 1, 3, 3],
+    attrs: { group: 17, strides: [2, 2], pads: [1, 1, 1, 1] },
+  },
+  {
+    name: "depthwise multiplier 2, dilation 2",
+    x: [1, 7, 7, 5],
+    w: [14, 1, 3, 3],
+    attrs: { group: 7, dilations: [2, 2], pads: [0, 1, 2, 1] },
+  },
+  { name: "3x3 pad 1, 64->64", x: [1, 64, 7, 5], w: [64, 64, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  {
+    name: "SAME_UPPER stride 2, 3->7",
+    x: [1, 3, 13, 13],
+    w: [7, 3, 3, 3],
+    attrs: { auto_pad: "SAME_UPPER", strides: [2, 2] },
+  },
+  { name: "VALID 3x2, 7->7", x: [1, 7, 7, 5], w: [7, 7, 3, 2], attrs: { auto_pad: "VALID" } },
+];
+
+/** The fused extras exercised per geometry (all combinations run on FUSED_ATTRS). */
+const PLAIN: FusedCase = { pre: "none", bias: false, residual: false, act: "none" };
+const ALL_EXTRAS: FusedCase = { pre: "bn_relu", bias: true, residual: true, act: "relu" };
+
+Deno.test("Conv cpu matches the reference on every geometry, plain and fully fused", () => {
+  CONV_CASES.forEach((c, i) => {
+    for (const f of [PLAIN, ALL_EXTRAS]) {
+      const inputs = fusedInputs(200 + i, c.x, c.w, c.attrs, f);
+      const node = fusedNode(c.attrs, f);
+      const [actual] = conv.cpu!(node, inputs);
+      const [expected] = conv.reference(node, inputs);
+      assert.deepEqual(actual.shape, expected.shape);
+      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `${c.name}, ${caseName(f)}`);
+    }
+  });
+});
+
+Deno.test("Conv cpu matches the unfused computation for every fused combination", () => {
+  const pointwise = { kernel_shape: [1, 1] };
+  FUSED_CASES.forEach((f, i) => {
+    for (const attrs of [FUSED_ATTRS, pointwise]) {
+      const wShape = [4, 3, ...attrs.kernel_shape];
+      const inputs = fusedInputs(300 + i, [2, 3, 7, 5], wShape, attrs, f);
+      const [y] = conv.cpu!(fusedNode(attrs, f), inputs);
+      const expected = unfused(attrs, f, inputs);
+      assertClose(y.data, expected.data, TOLERANCES.f32Kernel, `${caseName(f)}, [${wShape}]`);
+    }
+  });
+});
+
+gpuTest("Conv GPU kernels match the reference on every geometry", async ({ gpu, cache }) => {
+  for (const [i, c] of CONV_CASES.entries()) {
+    for (const f of [PLAIN, ALL_EXTRAS]) {
+      const inputs = fusedInputs(400 + i, c.x, c.w, c.attrs, f);
+      const node = fusedNode(c.attrs, f);
+      const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
+      const [expected] = conv.reference(node, inputs);
+      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `${c.name}, ${caseName(f)}`);
+    }
+  }
+});
+
+/** One geometry per GPU kernel: 16-channel tile, 64-channel tile, direct (depthwise). */
+const KERNEL_GEOMETRIES = [
+  { x: [2, 3, 7, 5], w: [4, 3, 3, 3], attrs: FUSED_ATTRS },
+  { x: [1, 3, 7, 5], w: [17, 3, 3, 3], attrs: { ...FUSED_ATTRS, strides: [2, 1] } },
+  { x: [2, 3, 7, 5], w: [6, 1, 3, 3], attrs: { ...FUSED_ATTRS, group: 3 } },
+];
+
+gpuTest(
+  "Conv GPU kernels match the unfused computation in every compiled variant",
+  async ({ gpu, cache }) => {
+    const keys = new Set<string>();
+    for (const [k, geo] of KERNEL_GEOMETRIES.entries()) {
+      for (const [i, f] of FUSED_CASES.entries()) {
+        const inputs = fusedInputs(500 + 40 * k + i, geo.x, geo.w, geo.attrs, f);
+        const node = fusedNode(geo.attrs, f);
+        const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+        keys.add(planNodeOnGpu(gpu, node, types).plan.programs[0].key);
+        const [y] = await runNodeOnGpu(gpu, node, inputs, cache);
+        const expected = unfused(geo.attrs, f, inputs);
+        const border = borderIndices(y.shape, geo.attrs, geo.x[2], geo.x[3]);
+        const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}`;
+        assertClose(
+          border.map((j) => y.data[j]),
+          border.map((j) => expected.data[j]),
+          TOLERANCES.f32Kernel,
+          `padded border, ${label}`,
+        );
+        assertClose(y.data, expected.data, TOLERANCES.f32Kernel, label);
+      }
+    }
+    assert.equal(keys.size, KERNEL_GEOMETRIES.length * FUSED_CASES.length, [...keys].join(", "));
+  },
+);
+
+gpuTest(
+  "Conv GPU kernel splits more than 65535 workgroups over a 2-D grid",
+  async ({ gpu, cache }) => {
+    // 70001 groups of 2 input channels: one small workgroup each.
+    const attrs = { group: 70001 };
+    const inputs = fusedInputs(600, [1, 140002, 1, 2], [70001, 2, 1, 1], attrs, PLAIN);
+    const node = fusedNode(attrs, PLAIN);
+    const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+    const [x, y] = planNodeOnGpu(gpu, node, types).plan.programs[0].workgroups;
+    assert.ok(y > 1 && x <= gpu.device.limits.maxComputeWorkgroupsPerDimension, `grid ${x}x${y}`);
+    const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
+    const [expected] = conv.reference(node, inputs);
+    assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, "70001 groups");
+  },
+);
