@@ -1,6 +1,9 @@
 /**
  * Runs a single node on the GPU, from host tensors to host tensors. The kernel tests use it
- * to compare each WGSL kernel with its CPU reference; output buffers start poisoned.
+ * to compare each WGSL kernel with its CPU reference; output buffers start poisoned. Also
+ * holds the steps the graph executor shares with it: planning a node's kernel, creating its
+ * uniform buffers and bind groups, and recording its dispatches; and `prepareNodeOnGpu`, which
+ * readies one node for repeated dispatch (the kernel benchmarks).
  *
  * @module
  */
@@ -17,23 +20,174 @@ import {
 } from "./gpu_buffers.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 
+/** One recorded dispatch: everything it needs, created once. */
+export interface GpuDispatch {
+  /** The compiled program. */
+  pipeline: GPUComputePipeline;
+  /** Its storage buffers and uniform buffer. */
+  bindGroup: GPUBindGroup;
+  /** Workgroup counts. */
+  workgroups: [number, number, number];
+}
+
 /** Plans `node` for `gpu`, using the op's GPU kernel; throws if the op has none. */
 export function planNodeOnGpu(
   gpu: GpuContext,
   node: Node,
   inputs: (TensorType | undefined)[],
 ): { plan: GpuPlan; outputs: TensorType[] } {
+  const outputs = opFor(node).inferTypes(node, inputs);
+  return { plan: gpuPlanFor(gpu, node, inputs, outputs), outputs };
+}
+
+/** Plans `node`'s kernel for already inferred types; throws if the op has no GPU kernel. */
+export function gpuPlanFor(
+  gpu: GpuContext,
+  node: Node,
+  inputs: (TensorType | undefined)[],
+  outputs: TensorType[],
+): GpuPlan {
   const def = opFor(node);
   if (!def.gpu) throw new Error(`Op "${node.op}" (node "${node.name}") has no GPU kernel`);
-  const outputs = def.inferTypes(node, inputs);
-  const plan = def.gpu({
-    node,
-    inputs,
-    outputs,
-    limits: gpu.device.limits,
-    features: gpu.features,
+  return def.gpu({ node, inputs, outputs, limits: gpu.device.limits, features: gpu.features });
+}
+
+/**
+ * Creates the uniform buffer and bind group of each program of `node`'s `plan`, binding
+ * storage through `resolve`, after checking its workgroup counts against the device. Every
+ * buffer created is passed to `track` (for destruction); labels name the node, its op and
+ * the program.
+ */
+export function createDispatches(
+  device: GPUDevice,
+  node: Node,
+  plan: GpuPlan,
+  pipelines: GPUComputePipeline[],
+  resolve: (src: GpuBindingSource) => GPUBufferBinding,
+  track: (buffer: GPUBuffer) => GPUBuffer,
+): GpuDispatch[] {
+  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  return plan.programs.map((program, i) => {
+    const label = `${node.name} (${node.op}) ${program.key}`;
+    if (!program.workgroups.every((n) => Number.isInteger(n) && n >= 0 && n <= max)) {
+      throw new Error(
+        `Program ${label} dispatches [${program.workgroups}] workgroups; each count must be ` +
+          `an integer from 0 to the device's maxComputeWorkgroupsPerDimension of ${max}`,
+      );
+    }
+    const uniform = track(createUniformBuffer(device, program.uniforms, `${label} uniforms`));
+    const entries: GPUBindGroupEntry[] = program.bindings.map((src, binding) => ({
+      binding,
+      resource: resolve(src),
+    }));
+    entries.push({ binding: program.bindings.length, resource: { buffer: uniform } });
+    const bindGroup = device.createBindGroup({
+      label,
+      layout: pipelines[i].getBindGroupLayout(0),
+      entries,
+    });
+    return { pipeline: pipelines[i], bindGroup, workgroups: program.workgroups };
   });
-  return { plan, outputs };
+}
+
+/** Records `dispatches` into `pass`, in order. */
+export function recordDispatches(pass: GPUComputePassEncoder, dispatches: GpuDispatch[]): void {
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.workgroups);
+  }
+}
+
+/**
+ * Runs `fn` inside error scopes for `filters` (pushed in order, popped in reverse) and throws
+ * when `fn` throws or the device reports an error in a scope; `what` names the work.
+ */
+export async function withErrorScopes<T>(
+  device: GPUDevice,
+  filters: GPUErrorFilter[],
+  what: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  for (const filter of filters) device.pushErrorScope(filter);
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+  try {
+    outcome = { ok: true, value: await fn() };
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  const reported: string[] = [];
+  for (const filter of [...filters].reverse()) {
+    const error = await device.popErrorScope();
+    if (error) reported.push(`${filter} error: ${error.message}`);
+  }
+  if (reported.length > 0) {
+    const thrown = outcome.ok ? "" : ` (${errorText(outcome.error)})`;
+    throw new Error(`${what} failed: ${reported.join("; ")}${thrown}`);
+  }
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+/** The message of a thrown value. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A node made ready to dispatch: its output types and buffers, and its recorded dispatches. */
+export interface PreparedNode {
+  /** Types of the node's outputs. */
+  outputs: TensorType[];
+  /** One poisoned storage buffer per output. */
+  outputBuffers: GPUBuffer[];
+  /** The node's dispatches, bind groups and uniform buffers included. */
+  dispatches: GpuDispatch[];
+}
+
+/**
+ * Plans `node`, uploads `inputs`, creates poisoned output and scratch buffers, compiles its
+ * pipelines and creates its dispatches, so that it can be recorded any number of times.
+ * Every buffer created is passed to `track`; the caller destroys them.
+ */
+export async function prepareNodeOnGpu(
+  gpu: GpuContext,
+  node: Node,
+  inputs: (Tensor | undefined)[],
+  cache: PipelineCache,
+  track: (buffer: GPUBuffer) => GPUBuffer,
+): Promise<PreparedNode> {
+  const { device } = gpu;
+  const { plan, outputs } = planNodeOnGpu(gpu, node, inputs);
+  const inputBuffers = inputs.map((t, i) =>
+    t ? track(uploadTensor(device, t, `${node.name}:in${i}`)) : undefined
+  );
+  const outputBuffers = outputs.map((t, i) =>
+    track(createPoisonedBuffer(device, t, `${node.name}:out${i}`))
+  );
+  const scratchBuffers = (plan.scratchBytes ?? []).map((bytes, i) =>
+    track(createPoisonedBuffer(
+      device,
+      { dtype: "u8", shape: [Math.max(4, bytes)] },
+      `${node.name}:scratch${i}`,
+    ))
+  );
+  const resolve = (src: GpuBindingSource): GPUBufferBinding => {
+    const buffer = src.kind === "input"
+      ? inputBuffers[src.index]
+      : src.kind === "output"
+      ? outputBuffers[src.index]
+      : scratchBuffers[src.index];
+    if (!buffer) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
+    return { buffer };
+  };
+  const pipelines = await Promise.all(plan.programs.map((p) => cache.get(p)));
+  const dispatches = await withErrorScopes(
+    device,
+    ["validation"],
+    `Node "${node.name}" on the GPU`,
+    () => createDispatches(device, node, plan, pipelines, resolve, track),
+  );
+  return { outputs, outputBuffers, dispatches };
 }
 
 /**
@@ -47,56 +201,23 @@ export async function runNodeOnGpu(
   cache: PipelineCache = new PipelineCache(gpu.device),
 ): Promise<Tensor[]> {
   const { device } = gpu;
-  const { plan, outputs } = planNodeOnGpu(gpu, node, inputs);
   const created: GPUBuffer[] = [];
   const track = (b: GPUBuffer) => (created.push(b), b);
   try {
-    const inputBuffers = inputs.map((t, i) =>
-      t ? track(uploadTensor(device, t, `${node.name}:in${i}`)) : undefined
+    const { outputs, outputBuffers, dispatches } = await prepareNodeOnGpu(
+      gpu,
+      node,
+      inputs,
+      cache,
+      track,
     );
-    const outputBuffers = outputs.map((t, i) =>
-      track(createPoisonedBuffer(device, t, `${node.name}:out${i}`))
-    );
-    const scratchBuffers = (plan.scratchBytes ?? []).map((bytes, i) =>
-      track(createPoisonedBuffer(
-        device,
-        { dtype: "u8", shape: [Math.max(4, bytes)] },
-        `${node.name}:scratch${i}`,
-      ))
-    );
-    const resolve = (src: GpuBindingSource): GPUBuffer => {
-      const buffer = src.kind === "input"
-        ? inputBuffers[src.index]
-        : src.kind === "output"
-        ? outputBuffers[src.index]
-        : scratchBuffers[src.index];
-      if (!buffer) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
-      return buffer;
-    };
-    const pipelines = await Promise.all(plan.programs.map((p) => cache.get(p)));
-    device.pushErrorScope("validation");
-    const encoder = device.createCommandEncoder({ label: node.name });
-    const pass = encoder.beginComputePass({ label: node.name });
-    plan.programs.forEach((program, i) => {
-      const uniform = track(createUniformBuffer(device, program.uniforms, `${program.key}:u`));
-      const entries: GPUBindGroupEntry[] = program.bindings.map((src, binding) => ({
-        binding,
-        resource: { buffer: resolve(src) },
-      }));
-      entries.push({ binding: program.bindings.length, resource: { buffer: uniform } });
-      const bindGroup = device.createBindGroup({
-        label: `${node.name}:${program.key}`,
-        layout: pipelines[i].getBindGroupLayout(0),
-        entries,
-      });
-      pass.setPipeline(pipelines[i]);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(...program.workgroups);
+    await withErrorScopes(device, ["validation"], `Node "${node.name}" on the GPU`, () => {
+      const encoder = device.createCommandEncoder({ label: node.name });
+      const pass = encoder.beginComputePass({ label: node.name });
+      recordDispatches(pass, dispatches);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
     });
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`GPU validation failed for node "${node.name}": ${error.message}`);
     return await Promise.all(outputs.map((t, i) => readTensor(device, outputBuffers[i], t)));
   } finally {
     for (const b of created) b.destroy();

@@ -82,8 +82,8 @@ export function inferGraphTypes(
 /**
  * Checks that node names are unique, that every node input is produced before it is used
  * (by an earlier node, a graph input or an initializer), that no value is produced twice,
- * and that every graph output exists. Throws an error naming the node and value otherwise. Outputs named `""` are
- * absent optional outputs.
+ * and that every graph output exists. Throws an error naming the node and value otherwise.
+ * Outputs named `""` are absent optional outputs.
  */
 export function checkNodeOrder(graph: Graph): void {
   const producer = new Map<string, string>();

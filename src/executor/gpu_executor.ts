@@ -1,0 +1,310 @@
+/**
+ * Runs a whole graph on the GPU. Everything is built once at load: one kernel plan per node,
+ * every pipeline (compiled in parallel), weights uploaded with `mappedAtCreation`, the arena
+ * buffers of the execution plan, dedicated input and output buffers, every uniform buffer and
+ * bind group. A run writes the inputs, records one command encoder with one compute pass,
+ * copies the outputs into one staging buffer, submits once and maps once.
+ *
+ * @module
+ */
+
+import { checkInputTensors, inferGraphTypes } from "../graph/shape_inference.ts";
+import { allocData, type Graph, sizeOf, type Tensor, type TensorType } from "../graph/types.ts";
+import type { GpuBindingSource, GpuPlan } from "../ops/op.ts";
+import { opFor } from "../ops/registry.ts";
+import type { GpuContext } from "./gpu_device.ts";
+import { storageBytes, uploadTensor } from "./gpu_buffers.ts";
+import {
+  createDispatches,
+  errorText,
+  type GpuDispatch,
+  gpuPlanFor,
+  recordDispatches,
+  withErrorScopes,
+} from "./gpu_node_runner.ts";
+import { PipelineCache } from "./pipeline_cache.ts";
+import { type ExecutionPlan, type MemoryReport, planExecution } from "./plan.ts";
+
+/** Options of `GpuSession.create`. */
+export interface GpuSessionOptions {
+  /** Batch size bound to the inputs' batch symbol; default 1. */
+  batch?: number;
+  /** Pipeline cache to share between sessions on the same device. */
+  cache?: PipelineCache;
+}
+
+/** A graph loaded on a GPU, ready to run many times. */
+export class GpuSession {
+  /** The GPU it runs on. */
+  readonly gpu: GpuContext;
+  /** The execution plan (schedule, liveness, arena placement). */
+  readonly plan: ExecutionPlan;
+  /** The plan's arena size, its lower bound, and the weight bytes uploaded. */
+  readonly memory: MemoryReport;
+  /** Concrete type of every value at this session's batch size. */
+  readonly types: ReadonlyMap<string, TensorType>;
+  #graph: Graph;
+  #buffers: GPUBuffer[];
+  #dispatches: GpuDispatch[];
+  #inputs: Map<string, GPUBuffer>;
+  #outputs: OutputCopy[];
+  #staging: GPUBuffer;
+  #lost: string | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    gpu: GpuContext,
+    graph: Graph,
+    types: ReadonlyMap<string, TensorType>,
+    plan: ExecutionPlan,
+    built: Built,
+  ) {
+    this.gpu = gpu;
+    this.plan = plan;
+    this.memory = plan.memory;
+    this.#graph = graph;
+    this.types = types;
+    this.#buffers = built.buffers;
+    this.#dispatches = built.dispatches;
+    this.#inputs = built.inputs;
+    this.#outputs = built.outputs;
+    this.#staging = built.staging;
+    gpu.device.lost.then((info) => {
+      this.#lost = `GPU device lost (${info.reason}): ${info.message || "no message"}`;
+    });
+  }
+
+  /**
+   * Loads `graph` on `gpu` for `options.batch`. Throws a clear error when an op has no GPU
+   * kernel, a tensor exceeds the device's limits, or the device reports an error.
+   */
+  static async create(
+    gpu: GpuContext,
+    graph: Graph,
+    options: GpuSessionOptions = {},
+  ): Promise<GpuSession> {
+    const types = inferGraphTypes(graph, { batch: options.batch ?? 1 });
+    const { limits } = gpu.device;
+    for (const [name, type] of types) {
+      if (storageBytes(type) > limits.maxStorageBufferBindingSize) {
+        throw new Error(
+          `Tensor "${name}" [${type.shape}] needs ${storageBytes(type)} bytes, more than the ` +
+            `device's maxStorageBufferBindingSize of ${limits.maxStorageBufferBindingSize}`,
+        );
+      }
+    }
+    const kernels = new Map<string, GpuPlan>();
+    for (const node of graph.nodes) {
+      if (opFor(node).view) continue;
+      if (node.outputs.includes("")) {
+        throw new Error(
+          `Node "${node.name}" (${node.op}) leaves an output unnamed; the GPU executor needs ` +
+            `every output named`,
+        );
+      }
+      const typeOf = (name: string) => (name === "" ? undefined : types.get(name)!);
+      kernels.set(
+        node.name,
+        gpuPlanFor(gpu, node, node.inputs.map(typeOf), node.outputs.map((n) => types.get(n)!)),
+      );
+    }
+    const plan = planExecution(graph, types, {
+      alignment: limits.minStorageBufferOffsetAlignment,
+      maxArenaBytes: limits.maxBufferSize,
+      scratch: new Map([...kernels].map(([name, k]) => [name, k.scratchBytes ?? []])),
+    });
+    const created: GPUBuffer[] = [];
+    try {
+      const built = await withErrorScopes(
+        gpu.device,
+        ["out-of-memory", "validation"],
+        `Loading "${graph.name}" on the GPU`,
+        () => build(gpu, graph, plan, kernels, options.cache, created),
+      );
+      return new GpuSession(gpu, graph, types, plan, built);
+    } catch (err) {
+      for (const b of created) b.destroy();
+      throw err;
+    }
+  }
+
+  /** Why the device is unusable, once it has been lost. */
+  get lostReason(): string | undefined {
+    return this.#lost;
+  }
+
+  /** Runs the graph on `inputs` (checked against the graph's inputs) and returns its outputs. */
+  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    checkInputTensors(this.#graph, this.types, inputs);
+    const result = this.#queue.then(() => this.#run(inputs));
+    this.#queue = result.catch(() => undefined);
+    return await result;
+  }
+
+  /** Destroys every buffer the session created; the device stays open. */
+  dispose(): void {
+    for (const b of this.#buffers) b.destroy();
+    this.#buffers = [];
+  }
+
+  async #run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (this.#lost) throw new Error(this.#lost);
+    if (this.#buffers.length === 0) throw new Error("The GPU session has been disposed");
+    try {
+      return await this.#submitAndRead(inputs);
+    } catch (err) {
+      // device.lost settles a task after the loss that made the run fail.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.#lost) throw new Error(`${this.#lost}; the run failed: ${errorText(err)}`);
+      throw err;
+    }
+  }
+
+  /** Writes the inputs, records and submits the whole graph, and reads the outputs back. */
+  async #submitAndRead(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const { device } = this.gpu;
+    const label = `${this.#graph.name} run`;
+    await withErrorScopes(device, ["out-of-memory", "validation"], label, () => {
+      for (const [name, buffer] of this.#inputs) writeTensor(device, buffer, inputs[name]);
+      const encoder = device.createCommandEncoder({ label });
+      const pass = encoder.beginComputePass({ label });
+      recordDispatches(pass, this.#dispatches);
+      pass.end();
+      for (const out of this.#outputs) {
+        encoder.copyBufferToBuffer(
+          out.source,
+          out.sourceOffset,
+          this.#staging,
+          out.offset,
+          out.bytes,
+        );
+      }
+      device.queue.submit([encoder.finish()]);
+    });
+    try {
+      await this.#staging.mapAsync(GPUMapMode.READ);
+    } catch (err) {
+      throw new Error(`Reading the outputs of "${label}" failed: ${errorText(err)}`);
+    }
+    const mapped = this.#staging.getMappedRange();
+    const result: Record<string, Tensor> = {};
+    for (const out of this.#outputs) {
+      const type = this.types.get(out.name)!;
+      const data = allocData(type.dtype, sizeOf(type.shape));
+      new Uint8Array(data.buffer).set(new Uint8Array(mapped, out.offset, data.byteLength));
+      result[out.name] = { ...type, shape: [...type.shape], data };
+    }
+    this.#staging.unmap();
+    return result;
+  }
+}
+
+/** A graph output's copy into the staging buffer. */
+interface OutputCopy {
+  name: string;
+  source: GPUBuffer;
+  sourceOffset: number;
+  /** Offset in the staging buffer. */
+  offset: number;
+  bytes: number;
+}
+
+/** What `build` creates. */
+interface Built {
+  buffers: GPUBuffer[];
+  dispatches: GpuDispatch[];
+  inputs: Map<string, GPUBuffer>;
+  outputs: OutputCopy[];
+  staging: GPUBuffer;
+}
+
+/** Writes `tensor`'s bytes to the start of `buffer`, padded to a multiple of 4 bytes. */
+function writeTensor(device: GPUDevice, buffer: GPUBuffer, tensor: Tensor): void {
+  const { data } = tensor;
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  if (bytes.length % 4 === 0) {
+    device.queue.writeBuffer(buffer, 0, bytes);
+    return;
+  }
+  const padded = new Uint8Array(Math.ceil(bytes.length / 4) * 4);
+  padded.set(bytes);
+  device.queue.writeBuffer(buffer, 0, padded);
+}
+
+/** Creates every GPU object of a session; each buffer is pushed to `created` as it is made. */
+async function build(
+  gpu: GpuContext,
+  graph: Graph,
+  plan: ExecutionPlan,
+  kernels: Map<string, GpuPlan>,
+  cache: PipelineCache = new PipelineCache(gpu.device),
+  created: GPUBuffer[],
+): Promise<Built> {
+  const { device } = gpu;
+  const track = (b: GPUBuffer) => (created.push(b), b);
+  const pipelines = Promise.all(
+    plan.schedule.map((node) =>
+      Promise.all((kernels.get(node.name)?.programs ?? []).map((p) => cache.get(p)))
+    ),
+  );
+  // Awaited below, after the buffers; this only keeps a throw before then from leaving the
+  // compilation's failure unhandled.
+  pipelines.catch(() => undefined);
+  const arenas = plan.arenaBytes.map((bytes, i) =>
+    track(device.createBuffer({
+      label: `${graph.name} arena ${i}`,
+      size: Math.max(4, bytes),
+      usage: GPUBufferUsage.STORAGE,
+    }))
+  );
+  const dedicated = new Map<string, GPUBuffer>();
+  for (const storage of plan.storages.values()) {
+    if (storage.kind === "arena") continue;
+    const buffer = storage.kind === "initializer"
+      ? uploadTensor(device, graph.initializers.get(storage.id)!, `weight ${storage.id}`)
+      : device.createBuffer({
+        label: `${storage.kind} ${storage.id}`,
+        size: storage.bytes,
+        usage: GPUBufferUsage.STORAGE |
+          (storage.kind === "input" ? GPUBufferUsage.COPY_DST : GPUBufferUsage.COPY_SRC),
+      });
+    dedicated.set(storage.id, track(buffer));
+  }
+  const bindingOf = (value: string): GPUBufferBinding => {
+    const planned = plan.values.get(value)!;
+    const storage = plan.storages.get(planned.storage)!;
+    const size = storageBytes(planned.type);
+    return storage.kind === "arena"
+      ? { buffer: arenas[storage.arena!], offset: storage.offset!, size }
+      : { buffer: dedicated.get(storage.id)!, offset: 0, size };
+  };
+  const compiled = await pipelines;
+  const dispatches = plan.schedule.flatMap((node, step) => {
+    const kernel = kernels.get(node.name);
+    if (!kernel) return [];
+    const resolve = (src: GpuBindingSource): GPUBufferBinding => {
+      if (src.kind === "scratch") {
+        const storage = plan.storages.get(plan.scratch.get(node.name)![src.index])!;
+        return { buffer: arenas[storage.arena!], offset: storage.offset!, size: storage.bytes };
+      }
+      const name = (src.kind === "input" ? node.inputs : node.outputs)[src.index];
+      if (!name) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
+      return bindingOf(name);
+    };
+    return createDispatches(device, node, kernel, compiled[step], resolve, track);
+  });
+  let stagingBytes = 0;
+  const outputs = graph.outputs.map(({ name }) => {
+    const { buffer, offset, size } = bindingOf(name);
+    const out = { name, source: buffer, sourceOffset: offset!, offset: stagingBytes, bytes: size! };
+    stagingBytes += size!;
+    return out;
+  });
+  const staging = track(device.createBuffer({
+    label: `${graph.name} outputs staging`,
+    size: Math.max(4, stagingBytes),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  }));
+  const inputs = new Map(graph.inputs.map(({ name }) => [name, dedicated.get(name)!]));
+  return { buffers: created, dispatches, inputs, outputs, staging };
+}

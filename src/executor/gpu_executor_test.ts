@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import type { Graph } from "../graph/types.ts";
+import { opFor } from "../ops/registry.ts";
+import { gpuTest } from "../testing/gpu.ts";
+import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
+import { countCalls, randomInputs, residualGraph, wrap } from "./_testing.ts";
+import { openGpu } from "./gpu_device.ts";
+import { GpuSession } from "./gpu_executor.ts";
+import { runReference } from "./reference.ts";
+
+gpuTest("GpuSession matches the reference interpreter at batch 1 and 3", async ({ gpu, cache }) => {
+  const graph = residualGraph();
+  for (const batch of [1, 3]) {
+    const session = await GpuSession.create(gpu, graph, { batch, cache });
+    assert.ok(session.plan.arenaBytes.length >= 2, "inputs and outputs of a node share a buffer");
+    for (const seed of [1, 2]) {
+      const inputs = randomInputs(graph, batch, seed);
+      const actual = await session.run(inputs);
+      const expected = runReference(graph, inputs);
+      for (const name of ["y", "f"]) {
+        assert.deepEqual(actual[name].shape, expected[name].shape);
+        assertClose(actual[name].data, expected[name].data, TOLERANCES.f32Kernel, name);
+      }
+    }
+    session.dispose();
+  }
+});
+
+gpuTest("GpuSession runs with one encoder, one submit, one map and no new objects", async ({
+  gpu,
+  cache,
+}) => {
+  const graph = residualGraph();
+  const session = await GpuSession.create(gpu, graph, { batch: 2, cache });
+  const inputs = randomInputs(graph, 2, 3);
+  const { device } = gpu;
+  const onDevice = countCalls(device, [
+    "createBuffer",
+    "createBindGroup",
+    "createComputePipeline",
+    "createComputePipelineAsync",
+    "createShaderModule",
+    "createCommandEncoder",
+  ]);
+  const onQueue = countCalls(device.queue, ["submit", "writeBuffer"]);
+  const onBuffer = countCalls(GPUBuffer.prototype, ["mapAsync"]);
+  try {
+    await session.run(inputs);
+    await session.run(inputs);
+  } finally {
+    onDevice.stop();
+    onQueue.stop();
+    onBuffer.stop();
+  }
+  assert.deepEqual(onDevice.counts, {
+    createBuffer: 0,
+    createBindGroup: 0,
+    createComputePipeline: 0,
+    createComputePipelineAsync: 0,
+    createShaderModule: 0,
+    createCommandEncoder: 2,
+  });
+  assert.deepEqual(onQueue.counts, { submit: 2, writeBuffer: 2 });
+  assert.deepEqual(onBuffer.counts, { mapAsync: 2 });
+  session.dispose();
+});
+
+gpuTest("GpuSession labels its GPU objects and dispose destroys every buffer", async ({
+  gpu,
+  cache,
+}) => {
+  const graph = residualGraph();
+  const { device } = gpu;
+  const buffers: { buffer: GPUBuffer; label: string }[] = [];
+  const destroyed = new Set<GPUBuffer>();
+  const bindGroupLabels: string[] = [];
+  const restoreBuffers = wrap(
+    device,
+    "createBuffer",
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const buffer = original.apply(this, args) as GPUBuffer;
+        buffers.push({ buffer, label: (args[0] as GPUBufferDescriptor).label ?? "" });
+        wrap(buffer, "destroy", (destroy) =>
+          function (this: unknown) {
+            destroyed.add(buffer);
+            return destroy.apply(this);
+          });
+        return buffer;
+      },
+  );
+  const restoreBindGroups = wrap(
+    device,
+    "createBindGroup",
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        bindGroupLabels.push((args[0] as GPUBindGroupDescriptor).label ?? "");
+        return original.apply(this, args);
+      },
+  );
+  let session: GpuSession;
+  try {
+    session = await GpuSession.create(gpu, graph, { batch: 1, cache });
+  } finally {
+    restoreBuffers();
+    restoreBindGroups();
+  }
+  assert.ok(buffers.length > 0);
+  for (const { label } of buffers) assert.notEqual(label, "", "a buffer without a label");
+  for (const name of ["weight scale", "weight shift", "input x", "output y", "output q"]) {
+    assert.ok(buffers.some((b) => b.label === name), `no buffer labelled "${name}"`);
+  }
+  const kernels = graph.nodes.filter((node) => !opFor(node).view);
+  assert.equal(bindGroupLabels.length, kernels.length);
+  kernels.forEach((node, i) => {
+    assert.ok(bindGroupLabels[i].startsWith(`${node.name} (${node.op})`), bindGroupLabels[i]);
+  });
+  assert.equal(destroyed.size, 0);
+  session.dispose();
+  assert.equal(destroyed.size, buffers.length, "dispose left buffers alive");
+  await assert.rejects(session.run(randomInputs(graph, 1, 1)), /has been disposed/);
+});
+
+gpuTest("GpuSession names a tensor that exceeds the binding size limit", async ({ gpu }) => {
+  const limit = gpu.device.limits.maxStorageBufferBindingSize;
+  const length = limit / 4 + 1;
+  const graph: Graph = {
+    name: "big",
+    inputs: [{ name: "x", dtype: "f32", shape: ["N", length] }],
+    outputs: [{ name: "y", dtype: "f32", shape: ["N", length] }],
+    initializers: new Map(),
+    nodes: [{ name: "relu", op: "Relu", inputs: ["x"], outputs: ["y"], attrs: {} }],
+  };
+  await assert.rejects(
+    GpuSession.create(gpu, graph),
+    new RegExp(
+      `Tensor "x" \\[1,${length}\\] needs ${limit + 4} bytes, more than the device's ` +
+        `maxStorageBufferBindingSize of ${limit}`,
+    ),
+  );
+});
+
+gpuTest("GpuSession reports a lost device", async () => {
+  const own = await openGpu();
+  const graph = residualGraph();
+  const session = await GpuSession.create(own, graph);
+  own.device.destroy();
+  await assert.rejects(session.run(randomInputs(graph, 1, 1)), /GPU device lost/);
+  assert.match(session.lostReason ?? "", /GPU device lost \(destroyed\)/);
+  session.dispose();
+});
