@@ -16,9 +16,7 @@
 
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
-import { CONVERTER, convertOnnx } from "../src/onnx/convert_model.ts";
-
-export { CONVERTER };
+import { convertOnnx } from "../src/onnx/convert_model.ts";
 import { writeModelDir } from "../src/weights/load_file.ts";
 import { PREPROCESS_PRESETS, type PreprocessPreset } from "../src/weights/preprocess.ts";
 
