@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno run --allow-read --allow-write tools/convert.ts model.onnx --out DIR \
- *   [--name NAME] [--preprocess imagenet|stm_uint8|pixels_01|none] [--labels FILE]
+ *   [--name NAME] [--preprocess imagenet|stm_uint8|pixels_01|cifar10|none] [--labels FILE]
  * ```
  *
  * The conversion-time graph passes (constant folding, BatchNorm folding) are applied.
@@ -21,7 +21,7 @@ import { writeModelDir } from "../src/weights/load_file.ts";
 import { PREPROCESS_PRESETS, type PreprocessPreset } from "../src/weights/preprocess.ts";
 
 const USAGE = "usage: deno task convert <model.onnx> --out DIR [--name NAME] " +
-  "[--preprocess imagenet|stm_uint8|pixels_01|none] [--labels FILE]";
+  "[--preprocess imagenet|stm_uint8|pixels_01|cifar10|none] [--labels FILE]";
 
 /** A command line that cannot be run (exit code 2). */
 class UsageError extends Error {}

@@ -57,7 +57,7 @@ export interface ImagePreprocess {
 }
 
 /** Names of the built-in recipes. */
-export type PreprocessPreset = "imagenet" | "stm_uint8" | "pixels_01";
+export type PreprocessPreset = "imagenet" | "stm_uint8" | "pixels_01" | "cifar10";
 
 /**
  * Built-in recipes:
@@ -65,6 +65,9 @@ export type PreprocessPreset = "imagenet" | "stm_uint8" | "pixels_01";
  *   ImageNet mean and std, NCHW f32 (the ONNX model zoo ResNets).
  * - `stm_uint8`: exactly 224x224 (nearest), raw pixels, NHWC u8 (STM quantized models).
  * - `pixels_01`: like `imagenet` but without mean/std: pixels/255 (STM float models).
+ * - `cifar10`: exactly 32x32 (nearest: the identity on CIFAR-10 images), pixels/255
+ *   normalised with the ImageNet mean and std, NCHW f32 (akamaster's CIFAR-10 ResNets, whose
+ *   trainer uses these constants).
  */
 export const PREPROCESS_PRESETS: Readonly<Record<PreprocessPreset, ImagePreprocess>> = {
   imagenet: {
@@ -90,6 +93,14 @@ export const PREPROCESS_PRESETS: Readonly<Record<PreprocessPreset, ImagePreproce
     scale: 1 / 255,
     mean: [0, 0, 0],
     std: [1, 1, 1],
+    layout: "NCHW",
+    dtype: "f32",
+  },
+  cifar10: {
+    resize: { mode: "exact", width: 32, height: 32, filter: "nearest" },
+    scale: 1 / 255,
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
     layout: "NCHW",
     dtype: "f32",
   },
