@@ -147,7 +147,7 @@ Deno.test("usage errors exit with code 2 and one line on stderr", async () => {
     [["a.onnx", "--out", "x", "--bogus"], /Unknown option '--bogus'/],
     [
       ["a.onnx", "--out", "x", "--preprocess", "vgg"],
-      /--preprocess must be one of imagenet, stm_uint8, pixels_01 or none, got "vgg"/,
+      /--preprocess must be one of imagenet, stm_uint8, pixels_01, cifar10 or none, got "vgg"/,
     ],
   ];
   for (const [args, pattern] of cases) {

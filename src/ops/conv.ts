@@ -330,7 +330,7 @@ function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
         g.mg,
         pixels,
         depth,
-        rowMajor(wt, depth, grp * g.mg * depth),
+        { ...rowMajor(wt, depth, grp * g.mg * depth), constant: true },
         rowMajor(cols, pixels, direct ? xOffset : 0),
         rowMajor(out, pixels, (n * g.m + grp * g.mg) * pixels),
       );

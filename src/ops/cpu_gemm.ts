@@ -1,16 +1,22 @@
 /**
- * A cache-blocked f32 matrix product in TypeScript, shared by the CPU kernels of Conv (after
- * im2col), Gemm and MatMul.
+ * The f32 matrix product shared by the CPU kernels of Conv (after im2col), Gemm and MatMul.
+ * `gemmF32` runs the generated WebAssembly SIMD kernel (src/wasm/wasm_gemm.ts) when the
+ * engine has WebAssembly SIMD, else `gemmF32Blocked`, the TypeScript product below. The
+ * kernel sums in f32 (two-level: 32-depth chunks, then the chunk sums), so its results differ
+ * from `gemmF32Blocked`'s float64 sums by about 1e-6 relative, inside
+ * `TOLERANCES.f32Kernel`; it runs 5-8x faster (bench/cpu_gemm_bench.ts).
  *
- * Method (GotoBLAS in miniature): A is packed once into panels of 4 rows (zero-padded to a
- * multiple of 4 rows and 4 depths); for each block of NC columns and KC depths, B is packed
- * into a contiguous KC x NC buffer; a micro-kernel then updates 4 rows of the product with 4
- * depths at a time in one pass over the packed B row block (16 multiply-adds per 4 loads of B
- * and 4 loads/stores of C). Packing converts to float64, so the accumulation is float64
- * and only the final store rounds to f32.
+ * `gemmF32Blocked` (GotoBLAS in miniature): A is packed once into panels of 4 rows
+ * (zero-padded to a multiple of 4 rows and 4 depths); for each block of NC columns and KC
+ * depths, B is packed into a contiguous KC x NC buffer; a micro-kernel then updates 4 rows of
+ * the product with 4 depths at a time in one pass over the packed B row block (16
+ * multiply-adds per 4 loads of B and 4 loads/stores of C). Packing converts to float64, so the
+ * accumulation is float64 and only the final store rounds to f32.
  *
  * @module
  */
+
+import { sharedWasmGemm } from "../wasm/wasm_gemm.ts";
 
 /** A strided matrix inside a Float32Array: element (i, j) is `data[offset + i*rowStride + j*colStride]`. */
 export interface MatrixView {
@@ -22,6 +28,11 @@ export interface MatrixView {
   rowStride: number;
   /** Distance between columns (1 for row-major, the row length for a transposed view). */
   colStride: number;
+  /**
+   * True when this view's elements never change while `data` lives (weights): the WebAssembly
+   * path then packs them once and keeps the packed copy, keyed by `data`'s identity.
+   */
+  constant?: boolean;
 }
 
 /** A row-major view of `data` with `cols` columns, starting at `offset`. */
@@ -36,7 +47,7 @@ const KC = 128;
 
 /**
  * Computes C = A B for A [m, k] and B [k, n] (any strides), writing C's m x n elements.
- * C must not overlap A or B.
+ * C must not overlap A or B. Mark weight operands `constant` so that they are packed once.
  *
  * @example
  * ```ts
@@ -45,6 +56,27 @@ const KC = 128;
  * ```
  */
 export function gemmF32(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  c: MatrixView,
+): void {
+  const wasm = sharedWasmGemm();
+  if (wasm) wasm.gemm(m, n, k, a, b, c);
+  else gemmF32Blocked(m, n, k, a, b, c);
+}
+
+/**
+ * `gemmF32` in TypeScript with float64 sums: the path for engines without WebAssembly SIMD.
+ *
+ * @example
+ * ```ts
+ * gemmF32Blocked(m, n, k, rowMajor(a, k), rowMajor(b, n), rowMajor(c, n));
+ * ```
+ */
+export function gemmF32Blocked(
   m: number,
   n: number,
   k: number,

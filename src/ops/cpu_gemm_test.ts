@@ -1,6 +1,6 @@
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
-import { gemmF32, type MatrixView } from "./cpu_gemm.ts";
+import { gemmF32, gemmF32Blocked, type MatrixView } from "./cpu_gemm.ts";
 
 /** Element (i, j) of a view. */
 const at = (v: MatrixView, i: number, j: number) =>
@@ -15,7 +15,17 @@ function randomView(seed: number, rows: number, cols: number, transposed: boolea
     : { data, offset, rowStride: cols, colStride: 1 };
 }
 
-Deno.test("gemmF32 matches float64 dot products on odd shapes, strides and block edges", () => {
+/** gemmF32 (the WebAssembly kernel where the engine has SIMD) and the TypeScript product. */
+const PRODUCTS = { gemmF32, gemmF32Blocked };
+
+for (const [name, product] of Object.entries(PRODUCTS)) {
+  Deno.test(`${name} matches float64 dot products on odd shapes, strides and block edges`, () => {
+    productMatchesReference(product);
+  });
+}
+
+/** Runs `product` on every shape and operand orientation against float64 sums. */
+function productMatchesReference(product: typeof gemmF32): void {
   // Sizes straddle the 4-row/4-depth micro-kernel and the 128-depth, 256-column blocks.
   const shapes = [[1, 1, 1], [3, 7, 5], [7, 3, 1], [5, 257, 130], [17, 300, 129], [64, 49, 9]];
   shapes.forEach(([m, n, k], s) => {
@@ -30,7 +40,7 @@ Deno.test("gemmF32 matches float64 dot products on odd shapes, strides and block
         rowStride: n + 2,
         colStride: 1,
       };
-      gemmF32(m, n, k, a, b, c);
+      product(m, n, k, a, b, c);
       const expected = new Float32Array(c.data.length).fill(sentinel);
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
@@ -42,4 +52,4 @@ Deno.test("gemmF32 matches float64 dot products on odd shapes, strides and block
       assertClose(c.data, expected, TOLERANCES.f32Kernel, `[${m}, ${n}, ${k}] ta ${ta} tb ${tb}`);
     }
   });
-});
+}

@@ -141,7 +141,7 @@ function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
     g.n,
     g.k,
     operand(inputs[0]!.data as Float32Array, g.k, g.transA, g.m),
-    operand(inputs[1]!.data as Float32Array, g.n, g.transB, g.k),
+    { ...operand(inputs[1]!.data as Float32Array, g.n, g.transB, g.k), constant: true },
     rowMajor(out, g.n),
   );
   const c = inputs[2]?.data;

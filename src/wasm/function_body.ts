@@ -1,0 +1,190 @@
+/**
+ * The body of one WebAssembly function: its locals and its instruction bytes, emitted by name.
+ * Only the instructions resin's generated kernels use are here (i32 arithmetic, loops, ifs,
+ * indirect calls, scalar and SIMD memory access, f32x4 arithmetic, relaxed-SIMD fused
+ * multiply-add); opcodes follow the WebAssembly 2.0 binary format and the relaxed-SIMD
+ * proposal.
+ *
+ * @module
+ */
+
+import { signedLeb128, unsignedLeb128 } from "./leb128.ts";
+
+/** A WebAssembly value type. */
+export type ValType = "i32" | "f32" | "v128";
+
+/** Binary encoding of each value type. */
+export const VALTYPE_CODE: Readonly<Record<ValType, number>> = {
+  i32: 0x7f,
+  f32: 0x7d,
+  v128: 0x7b,
+};
+
+/** A SIMD (0xfd-prefixed) opcode: the prefix then the sub-opcode as unsigned LEB128. */
+const simd = (code: number) => [0xfd, ...unsignedLeb128(code)];
+
+/** Instructions without immediates, by their text-format name. */
+const PLAIN = {
+  "select": [0x1b],
+  "i32.eqz": [0x45],
+  "i32.lt_u": [0x49],
+  "i32.add": [0x6a],
+  "i32.sub": [0x6b],
+  "i32.mul": [0x6c],
+  "i32.shr_u": [0x76],
+  "f32x4.add": simd(0xe4),
+  "f32x4.mul": simd(0xe6),
+  "f32x4.relaxed_madd": simd(0x105),
+} as const;
+
+/** Name of an instruction without immediates. */
+export type PlainOp = keyof typeof PLAIN;
+
+/** Memory instructions: opcode bytes and natural alignment (log2 of bytes). */
+const MEMORY = {
+  "f32.load": { code: [0x2a], align: 2 },
+  "i64.load": { code: [0x29], align: 3 },
+  "f32.store": { code: [0x38], align: 2 },
+  "i64.store": { code: [0x37], align: 3 },
+  "v128.load": { code: simd(0x00), align: 4 },
+  "v128.load32_splat": { code: simd(0x09), align: 2 },
+  "v128.store": { code: simd(0x0b), align: 4 },
+} as const;
+
+/** Name of a memory instruction. */
+export type MemoryOp = keyof typeof MEMORY;
+
+/** Block type byte for blocks, loops and ifs that take and leave nothing. */
+const EMPTY_BLOCK = 0x40;
+
+/**
+ * Builds a function body. Parameters are locals 0..params-1; `addLocal` appends more.
+ * `loop` and `if` open a label that `end()` closes; branch depths count outwards from the
+ * innermost open label (0 = innermost), as in the binary format.
+ *
+ * @example
+ * ```ts
+ * const body = new FunctionBody(["i32", "i32"]);
+ * body.localGet(0).localGet(1).op("i32.add");
+ * const bytes = body.encode();
+ * ```
+ */
+export class FunctionBody {
+  readonly #params: readonly ValType[];
+  readonly #locals: ValType[] = [];
+  readonly #code: number[] = [];
+  #depth = 0;
+
+  /** A body for a function with these parameter types. */
+  constructor(params: readonly ValType[]) {
+    this.#params = params;
+  }
+
+  /** Declares a local of `type` and returns its index. */
+  addLocal(type: ValType): number {
+    this.#locals.push(type);
+    return this.#params.length + this.#locals.length - 1;
+  }
+
+  /** Emits an instruction that has no immediates. */
+  op(name: PlainOp): this {
+    this.#code.push(...PLAIN[name]);
+    return this;
+  }
+
+  /** `local.get index`. */
+  localGet(index: number): this {
+    return this.#withIndex(0x20, index);
+  }
+
+  /** `local.set index`. */
+  localSet(index: number): this {
+    return this.#withIndex(0x21, index);
+  }
+
+  /** `local.tee index`. */
+  localTee(index: number): this {
+    return this.#withIndex(0x22, index);
+  }
+
+  /** `i32.const value` (values of 2^31 and above are taken as their i32 bit pattern). */
+  i32Const(value: number): this {
+    this.#code.push(0x41, ...signedLeb128(value));
+    return this;
+  }
+
+  /** `v128.const` of 16 zero bytes. */
+  v128Zero(): this {
+    this.#code.push(...simd(0x0c), ...new Array<number>(16).fill(0));
+    return this;
+  }
+
+  /**
+   * A load or store at the address on the stack plus the constant byte `offset`, with the
+   * instruction's natural alignment as the alignment hint.
+   */
+  memory(name: MemoryOp, offset = 0): this {
+    const { code, align } = MEMORY[name];
+    this.#code.push(...code, ...unsignedLeb128(align), ...unsignedLeb128(offset));
+    return this;
+  }
+
+  /** Opens a `loop` (a branch to it jumps back to its start). */
+  loop(): this {
+    return this.#open(0x03);
+  }
+
+  /** Opens an `if` on the i32 popped from the stack. */
+  if(): this {
+    return this.#open(0x04);
+  }
+
+  /** Closes the innermost open block, loop or if. */
+  end(): this {
+    if (this.#depth === 0) throw new Error("FunctionBody.end: no block is open");
+    this.#depth--;
+    this.#code.push(0x0b);
+    return this;
+  }
+
+  /** `br_if depth`: branches when the popped i32 is non-zero. */
+  brIf(depth: number): this {
+    return this.#withIndex(0x0d, depth);
+  }
+
+  /** `call_indirect` through table 0 with the signature `typeIndex`; pops the table slot. */
+  callIndirect(typeIndex: number): this {
+    this.#code.push(0x11, ...unsignedLeb128(typeIndex), 0x00);
+    return this;
+  }
+
+  /** The body as the code section encodes it (without the size prefix): locals, code, `end`. */
+  encode(): number[] {
+    if (this.#depth !== 0) {
+      throw new Error(`FunctionBody.encode: ${this.#depth} block(s) left open`);
+    }
+    const runs: [number, ValType][] = [];
+    for (const type of this.#locals) {
+      const last = runs.at(-1);
+      if (last && last[1] === type) last[0]++;
+      else runs.push([1, type]);
+    }
+    return [
+      ...unsignedLeb128(runs.length),
+      ...runs.flatMap(([count, type]) => [...unsignedLeb128(count), VALTYPE_CODE[type]]),
+      ...this.#code,
+      0x0b,
+    ];
+  }
+
+  #open(opcode: number): this {
+    this.#depth++;
+    this.#code.push(opcode, EMPTY_BLOCK);
+    return this;
+  }
+
+  #withIndex(opcode: number, index: number): this {
+    this.#code.push(opcode, ...unsignedLeb128(index));
+    return this;
+  }
+}

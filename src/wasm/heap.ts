@@ -1,0 +1,113 @@
+/**
+ * A first-fit allocator over a WebAssembly linear memory: the JS side places packed matrices
+ * and scratch buffers in the memory the generated kernels address. Blocks are aligned to
+ * 64 bytes (a cache line, and v128's 16); freed neighbours merge; the memory grows when no
+ * free block fits and never shrinks.
+ *
+ * @module
+ */
+
+/** Alignment of every block, in bytes. */
+const ALIGN = 64;
+/** WebAssembly page size. */
+const PAGE = 65536;
+
+/**
+ * Allocates byte ranges of `memory`. Address 0 is never handed out, so 0 can mean "none".
+ *
+ * @example
+ * ```ts
+ * const heap = new Heap(new WebAssembly.Memory({ initial: 1 }));
+ * const ptr = heap.alloc(1024);
+ * new Float32Array(heap.memory.buffer, ptr, 256).fill(1);
+ * heap.free(ptr);
+ * ```
+ */
+export class Heap {
+  /** The memory the blocks live in (its buffer changes when it grows). */
+  readonly memory: WebAssembly.Memory;
+  /** Free blocks [start, size], sorted by start, never adjacent. */
+  readonly #free: [number, number][] = [];
+  /** Size of each allocated block by start. */
+  readonly #used = new Map<number, number>();
+
+  /** Manages all of `memory` from byte `ALIGN` on. */
+  constructor(memory: WebAssembly.Memory) {
+    this.memory = memory;
+    const size = memory.buffer.byteLength;
+    if (size > ALIGN) this.#free.push([ALIGN, size - ALIGN]);
+  }
+
+  /** Bytes currently allocated. */
+  get usedBytes(): number {
+    let total = 0;
+    for (const size of this.#used.values()) total += size;
+    return total;
+  }
+
+  /** The size in bytes of the allocated block at `ptr` (its request rounded up to 64). */
+  size(ptr: number): number {
+    const size = this.#used.get(ptr);
+    if (size === undefined) throw new Error(`Heap.size: ${ptr} is not an allocated block`);
+    return size;
+  }
+
+  /** Returns the start of a new block of at least `bytes` bytes, 64-byte aligned. */
+  alloc(bytes: number): number {
+    if (!Number.isInteger(bytes) || bytes < 0) {
+      throw new RangeError(`Heap.alloc: ${bytes} is not a byte count`);
+    }
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    let index = this.#free.findIndex(([, free]) => free >= size);
+    if (index < 0) index = this.#grow(size);
+    const block = this.#free[index];
+    const start = block[0];
+    if (block[1] === size) this.#free.splice(index, 1);
+    else {
+      block[0] += size;
+      block[1] -= size;
+    }
+    this.#used.set(start, size);
+    return start;
+  }
+
+  /** Returns the block starting at `ptr` (from `alloc`) to the free list. */
+  free(ptr: number): void {
+    const size = this.#used.get(ptr);
+    if (size === undefined) throw new Error(`Heap.free: ${ptr} is not an allocated block`);
+    this.#used.delete(ptr);
+    let index = this.#free.findIndex(([start]) => start > ptr);
+    if (index < 0) index = this.#free.length;
+    this.#free.splice(index, 0, [ptr, size]);
+    this.#mergeWithNext(index);
+    if (index > 0) this.#mergeWithNext(index - 1);
+  }
+
+  /** Grows the memory so that the last free block holds `size` bytes; returns its index. */
+  #grow(size: number): number {
+    const end = this.memory.buffer.byteLength;
+    const last = this.#free.at(-1);
+    const tail = last && last[0] + last[1] === end ? last[1] : 0;
+    const pages = Math.ceil((size - tail) / PAGE);
+    try {
+      this.memory.grow(pages);
+    } catch (cause) {
+      throw new RangeError(
+        `WebAssembly memory cannot grow by ${pages} pages beyond ${end} bytes`,
+        { cause },
+      );
+    }
+    if (tail > 0) last![1] += pages * PAGE;
+    else this.#free.push([end, pages * PAGE]);
+    return this.#free.length - 1;
+  }
+
+  /** Merges free block `index` with the one after it when they touch. */
+  #mergeWithNext(index: number): void {
+    const block = this.#free[index], next = this.#free[index + 1];
+    if (next && block[0] + block[1] === next[0]) {
+      block[1] += next[1];
+      this.#free.splice(index + 1, 1);
+    }
+  }
+}

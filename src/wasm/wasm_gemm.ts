@@ -1,0 +1,302 @@
+/**
+ * The f32 matrix product on the generated WebAssembly SIMD kernel (gemm_kernel.ts): packs the
+ * operands into WebAssembly memory, runs the kernel block by block, copies the result out.
+ *
+ * Orientation: the kernel vectorises the rows of its "V" operand (4 lanes) and broadcasts the
+ * columns of its "S" operand, which it handles one by one without padding, and it writes its
+ * result column-major. C = A B runs as C^T = B^T A^T (V = B^T, S = A^T) unless m fills whole
+ * f32x4 vectors better than n: for Conv (A = weights [M, K], B = patches [K, pixels]) the
+ * lanes are then pixels, the patches are packed with contiguous copies, each output channel
+ * is one contiguous copy out, and the weights are S, packed once. Where n pads worse (the 49
+ * pixels of ResNet's last stage) it runs as C = A B.
+ *
+ * Blocking (GotoBLAS): depths in blocks of KC, V rows in blocks of MC, so that the V block
+ * (MC x KC = 128 x 512, 256 KiB) stays in L2 and one S panel (KC x nr, 12 KiB) in L1 while
+ * the kernel sweeps the V panels. Constant operands (`MatrixView.constant`, i.e. weights) are
+ * packed once and cached by array identity (pack_cache.ts); the other operand and the result
+ * are scratch, freed after each product. An operand with contiguous lanes is copied into
+ * WebAssembly memory with one `set` and packed by the kernel module's `pack_W` (0.4 ns per
+ * element on the development machine, against 1.4 ns for the TypeScript loop); any other is
+ * packed in TypeScript.
+ *
+ * @module
+ */
+
+import type { MatrixView } from "../ops/cpu_gemm.ts";
+import { type GemmKernelConfig, gemmKernelModule } from "./gemm_kernel.ts";
+import { Heap } from "./heap.ts";
+import { PackCache } from "./pack_cache.ts";
+import { relaxedSimdSupported, wasmSimdSupported } from "./simd_support.ts";
+
+/** Cache blocking of the product. */
+export interface GemmBlocking {
+  /** V rows per block (rounded down to a multiple of the kernel's `mr`). */
+  mc: number;
+  /** Depths per block. */
+  kc: number;
+}
+
+/** Options of `WasmGemm`. */
+export interface WasmGemmOptions {
+  /** Cache blocking; default MC = 128 rows, KC = 512 depths. */
+  blocking?: GemmBlocking;
+  /** Bytes of packed constants kept before least recently used ones are evicted; 1 GiB. */
+  cacheBytes?: number;
+}
+
+/**
+ * The default kernel's tile, 8 rows (2 vectors) x 6 columns: 12 f32x4 sums, 2 V vectors and
+ * 1 broadcast in registers (x64 has 16, V8 keeps one as scratch). Sums are flushed to R every
+ * 32 depths.
+ */
+export const DEFAULT_KERNEL = { mr: 8, nr: 6, chunk: 32 } as const;
+
+/** `gemm_block`'s signature (see gemm_kernel.ts). */
+type BlockFn = (
+  v: number,
+  s: number,
+  r: number,
+  rows: number,
+  cols: number,
+  kc: number,
+  vPanelBytes: number,
+  sPanelBytes: number,
+  ldc: number,
+  accumulate: number,
+) => void;
+
+/** `pack_W`'s signature (see gemm_kernel.ts). */
+type PackFn = (
+  src: number,
+  srcRowBytes: number,
+  dst: number,
+  depth: number,
+  panels: number,
+) => void;
+
+/**
+ * One kernel instance with its own memory.
+ *
+ * @example
+ * ```ts
+ * const gemm = new WasmGemm({ mr: 8, nr: 6, chunk: 32, fma: false });
+ * gemm.gemm(m, n, k, rowMajor(a, k), rowMajor(b, n), rowMajor(c, n));
+ * ```
+ */
+export class WasmGemm {
+  /** The kernel's tile and multiply-add. */
+  readonly config: GemmKernelConfig;
+  /** The kernel's memory. */
+  readonly heap: Heap;
+  /** Packed constant operands. */
+  readonly cache: PackCache;
+  readonly #block: BlockFn;
+  /** `pack_W` by panel width W. */
+  readonly #pack = new Map<number, PackFn>();
+  readonly #mc: number;
+  readonly #kc: number;
+
+  /** Compiles the kernel for `config` (synchronously: the module is a few KiB). */
+  constructor(config: GemmKernelConfig, options: WasmGemmOptions = {}) {
+    const { mc = 128, kc = 512 } = options.blocking ?? {};
+    this.config = config;
+    this.#mc = Math.max(config.mr, Math.floor(mc / config.mr) * config.mr);
+    this.#kc = Math.max(1, kc);
+    const memory = new WebAssembly.Memory({ initial: 16 });
+    this.heap = new Heap(memory);
+    this.cache = new PackCache(this.heap, options.cacheBytes ?? 2 ** 30);
+    const module = new WebAssembly.Module(gemmKernelModule(config));
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.#block = instance.exports.gemm_block as BlockFn;
+    for (const width of [config.mr, config.nr]) {
+      this.#pack.set(width, instance.exports[`pack_${width}`] as PackFn);
+    }
+  }
+
+  /**
+   * Computes C = A B for A [m, k] and B [k, n] (any strides), writing C's m x n elements.
+   * C must not overlap A or B.
+   */
+  gemm(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: MatrixView): void {
+    if (m === 0 || n === 0) return;
+    if (k === 0) {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) c.data[c.offset + i * c.rowStride + j * c.colStride] = 0;
+      }
+      return;
+    }
+    const { mr, nr } = this.config;
+    const swap = lanePadding(n) <= lanePadding(m);
+    const [rows, cols] = swap ? [n, m] : [m, n];
+    this.cache.trim();
+    const scratch: number[] = [];
+    try {
+      // Both operands as [lanes, depth]: V's lanes are its rows, S's its columns.
+      const v = this.#packed(swap ? transposed(b) : a, rows, k, mr, scratch);
+      const s = this.#packed(swap ? a : transposed(b), cols, k, nr, scratch);
+      const ldc = Math.ceil(rows / 4) * 4;
+      const r = this.#alloc(cols * ldc * 4, scratch);
+      for (let p0 = 0; p0 < k; p0 += this.#kc) {
+        const kc = Math.min(this.#kc, k - p0);
+        for (let i0 = 0; i0 < ldc; i0 += this.#mc) {
+          this.#block(
+            v + (i0 * k + p0 * mr) * 4,
+            s + p0 * nr * 4,
+            r + i0 * 4,
+            Math.min(this.#mc, ldc - i0),
+            cols,
+            kc,
+            mr * k * 4,
+            nr * k * 4,
+            ldc * 4,
+            p0 > 0 ? 1 : 0,
+          );
+        }
+      }
+      this.#copyOut(r, ldc, rows, cols, swap ? transposed(c) : c);
+    } finally {
+      for (const ptr of scratch) this.heap.free(ptr);
+    }
+  }
+
+  /** A heap block of `bytes` bytes, recorded in `scratch` to be freed after the product. */
+  #alloc(bytes: number, scratch: number[]): number {
+    const ptr = this.heap.alloc(bytes);
+    scratch.push(ptr);
+    return ptr;
+  }
+
+  /**
+   * The heap address of x [lanes, depth] packed in panels of `width` lanes: row l, column p
+   * of panel t at `t * width * depth + p * width + l % width`, lanes past `lanes` zero. From
+   * the cache when x is constant, else packed into a scratch block.
+   */
+  #packed(x: MatrixView, lanes: number, depth: number, width: number, scratch: number[]): number {
+    const key = `${width} ${x.offset} ${x.rowStride} ${x.colStride} ${lanes} ${depth}`;
+    const cached = x.constant ? this.cache.get(x.data, key) : undefined;
+    if (cached !== undefined) return cached;
+    const bytes = Math.ceil(lanes / width) * width * depth * 4;
+    const ptr = x.constant ? this.heap.alloc(bytes) : this.#alloc(bytes, scratch);
+    const full = Math.floor(lanes / width);
+    if (x.rowStride === 1 && full > 0) this.#packContiguous(x, full * width, depth, width, ptr);
+    else packPanels(x, 0, full * width, depth, width, this.#memory(), ptr / 4);
+    if (full * width < lanes) {
+      packPanels(x, full * width, lanes, depth, width, this.#memory(), ptr / 4);
+    }
+    if (x.constant) this.cache.set(x.data, key, ptr);
+    return ptr;
+  }
+
+  /**
+   * Packs lanes [0, lanes) of x, whose lanes are contiguous (rowStride 1), with the kernel's
+   * `pack_W`: the depth rows are first copied into a scratch block (one `set` when they are
+   * contiguous), then packed in WebAssembly.
+   */
+  #packContiguous(x: MatrixView, lanes: number, depth: number, width: number, ptr: number): void {
+    const { data, offset, colStride } = x;
+    const rowFloats = colStride <= 2 * lanes ? colStride : lanes;
+    const raw = this.heap.alloc(depth * rowFloats * 4);
+    try {
+      const memory = this.#memory();
+      if (rowFloats === colStride) {
+        const end = offset + (depth - 1) * colStride + lanes;
+        memory.set(data.subarray(offset, end), raw / 4);
+      } else {
+        for (let p = 0; p < depth; p++) {
+          const src = offset + p * colStride;
+          memory.set(data.subarray(src, src + lanes), raw / 4 + p * lanes);
+        }
+      }
+      this.#pack.get(width)!(raw, rowFloats * 4, ptr, depth, lanes / width);
+    } finally {
+      this.heap.free(raw);
+    }
+  }
+
+  /** A view of the whole heap (recreated after every allocation, which may grow it). */
+  #memory(): Float32Array {
+    return new Float32Array(this.heap.memory.buffer);
+  }
+
+  /** Copies the column-major result at `r` (`ldc` floats per column) into `c` [rows, cols]. */
+  #copyOut(r: number, ldc: number, rows: number, cols: number, c: MatrixView): void {
+    const memory = this.#memory();
+    const { data, offset, rowStride, colStride } = c;
+    for (let j = 0; j < cols; j++) {
+      const src = r / 4 + j * ldc, dst = offset + j * colStride;
+      if (rowStride === 1 && rows >= COPY_WITH_SET) {
+        data.set(memory.subarray(src, src + rows), dst);
+      } else {
+        for (let i = 0; i < rows; i++) data[dst + i * rowStride] = memory[src + i];
+      }
+    }
+  }
+}
+
+/** Contiguous runs at least this long are copied with `set` (shorter ones loop: no subarray). */
+const COPY_WITH_SET = 64;
+
+/** Lanes a dimension of `d` uses once padded to f32x4 vectors, per real element. */
+function lanePadding(d: number): number {
+  return Math.ceil(d / 4) * 4 / d;
+}
+
+/** The transposed view of `x` (same data, strides swapped). */
+function transposed(x: MatrixView): MatrixView {
+  return { ...x, rowStride: x.colStride, colStride: x.rowStride };
+}
+
+/**
+ * Packs lanes [from, to) of x [lanes, depth] into `width`-lane panels at `base` (`from` a
+ * multiple of `width`), in TypeScript for any strides; the lanes of the last panel past `to`
+ * are zeroed.
+ */
+function packPanels(
+  x: MatrixView,
+  from: number,
+  to: number,
+  depth: number,
+  width: number,
+  out: Float32Array,
+  base: number,
+): void {
+  const { data, offset, rowStride, colStride } = x;
+  for (let l = from; l < Math.ceil(to / width) * width; l++) {
+    const t = Math.floor(l / width);
+    let dst = base + t * width * depth + (l - t * width);
+    if (l >= to) {
+      for (let p = 0; p < depth; p++, dst += width) out[dst] = 0;
+      continue;
+    }
+    let src = offset + l * rowStride;
+    for (let p = 0; p < depth; p++, dst += width, src += colStride) out[dst] = data[src];
+  }
+}
+
+let shared: WasmGemm | null | undefined;
+
+/**
+ * The process-wide kernel instance used by `gemmF32` (`DEFAULT_KERNEL`, relaxed-SIMD FMA
+ * where the engine has it), or null when the engine lacks WebAssembly SIMD or refuses to
+ * compile WebAssembly at run time (as some edge runtimes do): `gemmF32` then stays in
+ * TypeScript.
+ *
+ * @example
+ * ```ts
+ * const wasm = sharedWasmGemm();
+ * if (wasm) wasm.gemm(m, n, k, a, b, c);
+ * ```
+ */
+export function sharedWasmGemm(): WasmGemm | null {
+  if (shared === undefined) {
+    try {
+      shared = wasmSimdSupported()
+        ? new WasmGemm({ ...DEFAULT_KERNEL, fma: relaxedSimdSupported() })
+        : null;
+    } catch (err) {
+      if (!(err instanceof WebAssembly.CompileError || err instanceof EvalError)) throw err;
+      shared = null;
+    }
+  }
+  return shared;
+}
