@@ -1,0 +1,154 @@
+/**
+ * The runtimes the model benchmark compares, behind one interface: resin on the GPU and on
+ * the CPU path (createSession on the converted model), onnxruntime-web with its wasm (one
+ * thread) and webgpu backends, and onnxruntime-node with one intra-op thread and with its
+ * default thread count.
+ *
+ * @module
+ */
+
+import * as ortNode from "onnxruntime-node";
+import * as ortWeb from "onnxruntime-web";
+import * as ortWebGpu from "onnxruntime-web/webgpu";
+import { createSession } from "../src/executor/session.ts";
+import type { MemoryReport } from "../src/executor/plan.ts";
+import { decodeModel } from "../src/weights/decode.ts";
+
+// The wasm backends run on one thread: the comparison with resin's CPU path is per thread.
+ortWeb.env.wasm.numThreads = 1;
+ortWebGpu.env.wasm.numThreads = 1;
+
+/** onnxruntime package versions, for the report. */
+export const ORT_VERSIONS = {
+  web: ortWeb.env.versions.web ?? "unknown",
+  node: ortNode.env.versions.node ?? "unknown",
+};
+
+/** A model as every runtime receives it; inputs and outputs are f32. */
+export interface BenchModel {
+  /** make_models.py name, e.g. "resnet50-v1-12". */
+  name: string;
+  /** The ONNX file's bytes. */
+  onnx: Uint8Array;
+  /** resin's conversion (manifest JSON text and weights), or why resin cannot convert it. */
+  resin: { manifestJson: string; weights: Uint8Array } | { unsupported: string };
+  /** The single input's name and concrete shape (batch 1). */
+  inputName: string;
+  inputShape: number[];
+}
+
+/** A model loaded in one runtime. */
+export interface LoadedModel {
+  /** Runs the model on `input` and returns its first output's data. */
+  run(input: Float32Array): Promise<Float32Array>;
+  /** resin's planned activation memory; absent for other runtimes. */
+  memory?: MemoryReport;
+  /** Frees the session. */
+  release(): Promise<void>;
+}
+
+/** A runtime under test. */
+export interface Runtime {
+  /** Short id, e.g. "resin-gpu" (the `--runtimes` names). */
+  id: string;
+  /** Why it cannot run `model` at all (reported as skipped), or `undefined`. */
+  unsupported(model: BenchModel): string | undefined;
+  /** Loads `model`; the time of this call plus the first run is the cold start. */
+  load(model: BenchModel): Promise<LoadedModel>;
+}
+
+/** resin with `backend`: decode the converted model, then createSession. */
+function resinRuntime(backend: "gpu" | "cpu"): Runtime {
+  return {
+    id: `resin-${backend}`,
+    unsupported: (model) => "unsupported" in model.resin ? model.resin.unsupported : undefined,
+    async load(model) {
+      if ("unsupported" in model.resin) throw new Error(model.resin.unsupported);
+      const { graph } = await decodeModel(
+        JSON.parse(model.resin.manifestJson),
+        model.resin.weights,
+      );
+      const session = await createSession({ graph }, { backend });
+      const output = graph.outputs[0].name;
+      return {
+        memory: session.memory,
+        async run(input) {
+          const tensor = { dtype: "f32" as const, shape: model.inputShape, data: input };
+          const outputs = await session.run({ [model.inputName]: tensor });
+          return outputs[output].data as Float32Array;
+        },
+        release: () => Promise.resolve(session.dispose()),
+      };
+    },
+  };
+}
+
+/** The part of an onnxruntime package the benchmark uses (web and node share it). */
+type Ort = Pick<typeof ortWeb, "InferenceSession" | "Tensor">;
+
+/** onnxruntime package `ort` with session `options`. */
+function ortRuntime(
+  id: string,
+  ort: Ort,
+  options: ortWeb.InferenceSession.SessionOptions,
+): Runtime {
+  return {
+    id,
+    unsupported: () => undefined,
+    async load(model) {
+      const session = await ort.InferenceSession.create(model.onnx, {
+        graphOptimizationLevel: "all",
+        logSeverityLevel: 3,
+        ...options,
+      });
+      const output = session.outputNames[0];
+      return {
+        async run(input) {
+          const feeds = { [model.inputName]: new ort.Tensor("float32", input, model.inputShape) };
+          const outputs = await session.run(feeds);
+          return outputs[output].data as Float32Array;
+        },
+        release: () => session.release(),
+      };
+    },
+  };
+}
+
+/** Every runtime, in the order they run; onnxruntime-node first, as the reference. */
+export const RUNTIMES: readonly Runtime[] = [
+  ortRuntime("ort-node", ortNode, { executionProviders: ["cpu"] }),
+  ortRuntime("ort-node-1t", ortNode, {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  }),
+  ortRuntime("ort-web-wasm", ortWeb, { executionProviders: ["wasm"] }),
+  ortRuntime("ort-web-webgpu", ortWebGpu, { executionProviders: ["webgpu"] }),
+  resinRuntime("cpu"),
+  resinRuntime("gpu"),
+];
+
+/** The runtime whose output every other is compared with. */
+export const REFERENCE_RUNTIME = "ort-node";
+
+/**
+ * The single f32 input of the ONNX model `onnx` (read by onnxruntime-node), with every
+ * symbolic dim bound to 1. Throws for models with several or non-f32 inputs.
+ */
+export async function ortInput(onnx: Uint8Array): Promise<{ name: string; shape: number[] }> {
+  const session = await ortNode.InferenceSession.create(onnx, { logSeverityLevel: 3 });
+  try {
+    const inputs = session.inputMetadata;
+    if (inputs.length !== 1 || !inputs[0].isTensor || inputs[0].type !== "float32") {
+      const found = inputs.map((i) => `${i.name} (${i.isTensor ? i.type : "not a tensor"})`);
+      throw new Error(`The benchmark needs one float32 input; the model has ${found.join(", ")}`);
+    }
+    const input = inputs[0];
+    return {
+      name: input.name,
+      shape: input.shape.map((d) => (typeof d === "number" ? d : 1)),
+    };
+  } finally {
+    await session.release();
+  }
+}
