@@ -95,3 +95,45 @@ export function dequantize(x: number, scale: number, zp: number): number {
 export function outputScale(xScale: number, wScale: number, yScale: number): number {
   return f32(f32(xScale * wScale) / yScale);
 }
+
+/** The constants of MLAS `MlasQLinearAdd` for one node (see `qlinearAddValue`). */
+export interface QLinearAddConstants {
+  /** `f32(scale_S / scale_C)` and `f32(scale_T / scale_C)`. */
+  ratioS: number;
+  ratioT: number;
+  /** `f32(zp_C - fma(ratioS, zp_S, f32(ratioT * zp_T)))`. */
+  fixed: number;
+}
+
+/**
+ * The constants of onnxruntime's x86-64 AVX2 QLinearAdd kernel (`MlasQLinearAddKernelAvx2Helper`,
+ * built with FMA contraction) for operand roles S (the span operand) and T.
+ */
+export function qlinearAddConstants(
+  scaleS: number,
+  zpS: number,
+  scaleT: number,
+  zpT: number,
+  scaleC: number,
+  zpC: number,
+): QLinearAddConstants {
+  const ratioS = f32(scaleS / scaleC);
+  const ratioT = f32(scaleT / scaleC);
+  const fixed = f32(zpC - fmaF32(ratioS, zpS, f32(ratioT * zpT)));
+  return { ratioS, ratioT, fixed };
+}
+
+/**
+ * One QLinearAdd output: `fma(s, ratioS, fma(t, ratioT, fixed))`, rounded half to even and
+ * saturated to `[qmin, qmax]` (the zero point is inside `fixed`).
+ */
+export function qlinearAddValue(
+  s: number,
+  t: number,
+  k: QLinearAddConstants,
+  qmin: number,
+  qmax: number,
+): number {
+  const c = fmaF32(s, k.ratioS, fmaF32(t, k.ratioT, k.fixed));
+  return Math.min(Math.max(roundHalfEven(c), qmin), qmax);
+}

@@ -13,20 +13,37 @@ import { cast } from "./cast.ts";
 import { clip } from "./clip.ts";
 import { concat } from "./concat.ts";
 import { conv } from "./conv.ts";
+import { dequantizeLinear } from "./dequantize_linear.ts";
 import { flatten } from "./flatten.ts";
 import { gemm } from "./gemm.ts";
 import { globalAveragePool } from "./global_average_pool.ts";
 import { identity } from "./identity.ts";
 import { matmul } from "./matmul.ts";
 import { maxPool } from "./max_pool.ts";
+import { maxPoolNhwc } from "./max_pool_nhwc.ts";
 import { mul } from "./mul.ts";
+import { packNhwc } from "./pack_nhwc.ts";
+import { pad } from "./pad.ts";
+import { qgemm } from "./qgemm.ts";
+import { qgemmPacked } from "./qgemm_packed.ts";
+import { qlinearAdd } from "./qlinear_add.ts";
+import { qlinearAddLut } from "./qlinear_add_lut.ts";
+import { qlinearAveragePool } from "./qlinear_average_pool.ts";
+import { qlinearConv } from "./qlinear_conv.ts";
+import { qlinearConvNhwc } from "./qlinear_conv_nhwc.ts";
+import { qlinearGlobalAveragePool } from "./qlinear_global_average_pool.ts";
+import { qlinearLookup } from "./qlinear_lookup.ts";
+import { qlinearMatMul } from "./qlinear_matmul.ts";
+import { quantizeLinear } from "./quantize_linear.ts";
 import { reduceMean } from "./reduce_mean.ts";
 import { relu } from "./relu.ts";
 import { reshape } from "./reshape.ts";
+import { slice } from "./slice.ts";
 import { softmax } from "./softmax.ts";
 import { split } from "./split.ts";
 import { squeeze } from "./squeeze.ts";
 import { transpose } from "./transpose.ts";
+import { unpackNhwc } from "./unpack_nhwc.ts";
 import { unsqueeze } from "./unsqueeze.ts";
 
 /** Every op definition resin has, one entry per op file (keep sorted by op name). */
@@ -38,20 +55,37 @@ const OP_DEFS: readonly OpDef[] = [
   clip,
   concat,
   conv,
+  dequantizeLinear,
   flatten,
   gemm,
   globalAveragePool,
   identity,
   matmul,
   maxPool,
+  maxPoolNhwc,
   mul,
+  packNhwc,
+  pad,
+  qgemm,
+  qgemmPacked,
+  qlinearAdd,
+  qlinearAddLut,
+  qlinearAveragePool,
+  qlinearConv,
+  qlinearConvNhwc,
+  qlinearGlobalAveragePool,
+  qlinearLookup,
+  qlinearMatMul,
+  quantizeLinear,
   reduceMean,
   relu,
   reshape,
+  slice,
   softmax,
   split,
   squeeze,
   transpose,
+  unpackNhwc,
   unsqueeze,
 ];
 

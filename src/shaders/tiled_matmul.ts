@@ -44,16 +44,25 @@
 
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "./grid.ts";
 
-/** A workgroup tile: tm x tn outputs, tk depths per step; each invocation computes 4x4. */
+/**
+ * A workgroup tile: tm x tn outputs, tk depths per step; each invocation computes rm x rn
+ * of them (so the workgroup has (tm / rm) * (tn / rn) invocations).
+ */
 export interface MatmulTile {
   /** Name used in pipeline keys. */
   readonly name: string;
-  /** Rows per tile (multiple of 4). */
+  /** Rows per tile (multiple of rm). */
   readonly tm: number;
-  /** Columns per tile (multiple of 4). */
+  /** Columns per tile (multiple of rn). */
   readonly tn: number;
   /** Depths per step. */
   readonly tk: number;
+  /** Rows per invocation (multiple of 4). */
+  readonly rm: number;
+  /** Columns per invocation (multiple of 4). */
+  readonly rn: number;
+  /** Where operands come from: staged in workgroup memory, or read straight into registers. */
+  readonly kind?: "shared" | "registers";
 }
 
 /**
@@ -62,12 +71,21 @@ export interface MatmulTile {
  * narrow groups), where a 64-row tile would mostly compute discarded rows.
  */
 export const MATMUL_TILES = {
-  large: { name: "t64x64x16", tm: 64, tn: 64, tk: 16 },
-  small: { name: "t16x64x16", tm: 16, tn: 64, tk: 16 },
+  large: { name: "t64x64x16", tm: 64, tn: 64, tk: 16, rm: 4, rn: 4 },
+  small: { name: "t16x64x16", tm: 16, tn: 64, tk: 16, rm: 4, rn: 4 },
 } as const satisfies Record<string, MatmulTile>;
 
 /** The tile configuration for a problem with `rows` rows. */
 export function matmulTileFor(rows: number): MatmulTile {
+  const env = Deno.env.get("RESIN_TILE");
+  if (env) {
+    const [kind, tm, tn, tk, rm, rn] = env.split(",");
+    return {
+      name: `${kind}${tm}x${tn}x${tk}r${rm}x${rn}`,
+      kind: kind === "r" ? "registers" : "shared",
+      tm: +tm, tn: +tn, tk: +tk, rm: +rm, rn: +rn,
+    };
+  }
   return rows <= MATMUL_TILES.small.tm ? MATMUL_TILES.small : MATMUL_TILES.large;
 }
 
@@ -149,11 +167,66 @@ function slots(prefix: string, quads: number, tk: number, threads: number, order
   return { rounds, lines };
 }
 
+/** Register-blocked kernel without workgroup memory. */
+function registersWgsl(source: TiledMatmulSource): string {
+  const { tm, tn, tk, rm, rn } = source.tile;
+  const gx = tn / rn, gy = tm / rm;
+  const threads = gx * gy;
+  const aq = [...Array(rm / 4).keys()];
+  const bq = [...Array(rn / 4).keys()];
+  const rows = [...Array(rm).keys()];
+  const cells = rows.flatMap((i) => bq.map((l) => `${i}_${l}`));
+  return /* wgsl */ `${source.decls}
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let flat = ${FLAT_WORKGROUP_INDEX};
+  if (flat >= params.mm_count) { return; }
+  let tile_m = flat % params.mm_tiles_m;
+  let rest = flat / params.mm_tiles_m;
+  let batch = rest / params.mm_tiles_n;
+  let row = tile_m * ${tm}u + (lid / ${gx}u) * ${rm}u;
+  let col = (rest % params.mm_tiles_n) * ${tn}u + (lid % ${gx}u) * ${rn}u;
+  ${aq.map((j) => `let a_set${j} = mm_a_setup(batch, row + ${4 * j}u);`).join("\n  ")}
+  ${bq.map((l) => `let b_set${l} = mm_b_setup(batch, col + ${4 * l}u);`).join("\n  ")}
+  ${cells.map((c) => `var acc${c} = vec4<f32>(0.0);`).join("\n  ")}
+  for (var k0 = 0u; k0 < params.mm_depth; k0 += ${tk}u) {
+    ${cells.map((c) => `var part${c} = vec4<f32>(0.0);`).join("\n    ")}
+    let k1 = min(k0 + ${tk}u, params.mm_depth);
+    for (var k = k0; k < k1; k++) {
+      ${aq.map((j) => `let a${j} = mm_load_a(a_set${j}, k);`).join("\n      ")}
+      ${bq.map((l) => `let b${l} = mm_load_b(b_set${l}, k);`).join("\n      ")}
+      ${
+    rows.flatMap((i) =>
+      bq.map((l) =>
+        `part${i}_${l} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${l}, part${i}_${l});`
+      )
+    ).join("\n      ")
+  }
+    }
+    ${cells.map((c) => `acc${c} += part${c};`).join("\n    ")}
+  }
+  ${
+    rows.flatMap((i) =>
+      bq.map((l) =>
+        `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, col + ${
+          4 * l
+        }u, acc${i}_${l}); }`
+      )
+    ).join("\n  ")
+  }
+}
+`;
+}
+
 /** Returns the complete WGSL of a tiled matmul kernel around the op's `source`. */
 export function tiledMatmulWgsl(source: TiledMatmulSource): string {
-  const { tm, tn, tk } = source.tile;
+  if (source.tile.kind === "registers") return registersWgsl(source);
+  const { tm, tn, tk, rm, rn } = source.tile;
   const qa = tm / 4, qb = tn / 4;
-  const threads = qa * qb;
+  const gx = tn / rn, gy = tm / rm;
+  const threads = gx * gy;
   const a = slots("a", qa, tk, threads, source.aOrder);
   const b = slots("b", qb, tk, threads, source.bOrder);
   const setups: string[] = [...a.lines, ...b.lines];
@@ -172,7 +245,10 @@ export function tiledMatmulWgsl(source: TiledMatmulSource): string {
       );
     }
   }
-  const rows = [0, 1, 2, 3];
+  const aq = [...Array(rm / 4).keys()];
+  const bq = [...Array(rn / 4).keys()];
+  const rows = [...Array(rm).keys()];
+  const cells = rows.flatMap((i) => bq.map((l) => `${i}_${l}`));
   return /* wgsl */ `${source.decls}
 
 var<workgroup> mm_a_tile: array<vec4<f32>, ${tk * qa}>;
@@ -189,26 +265,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let row0 = tile_m * ${tm}u;
   let col0 = (rest % params.mm_tiles_n) * ${tn}u;
   ${setups.join("\n  ")}
-  let tx = lid % ${qb}u;
-  let ty = lid / ${qb}u;
-  ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);`).join("\n  ")}
+  let tx = lid % ${gx}u;
+  let ty = lid / ${gx}u;
+  ${cells.map((c) => `var acc${c} = vec4<f32>(0.0);`).join("\n  ")}
   for (var k0 = 0u; k0 < params.mm_depth; k0 += ${tk}u) {
     ${loads.join("\n    ")}
     workgroupBarrier();
-    ${rows.map((i) => `var part${i} = vec4<f32>(0.0);`).join("\n    ")}
+    ${cells.map((c) => `var part${c} = vec4<f32>(0.0);`).join("\n    ")}
     for (var kk = 0u; kk < ${tk}u; kk++) {
-      let av = mm_a_tile[kk * ${qa}u + ty];
-      let bv = mm_b_tile[kk * ${qb}u + tx];
-      ${rows.map((i) => `part${i} = fma(vec4<f32>(av[${i}]), bv, part${i});`).join("\n      ")}
+      ${aq.map((j) => `let a${j} = mm_a_tile[kk * ${qa}u + ${j * gy}u + ty];`).join("\n      ")}
+      ${bq.map((l) => `let b${l} = mm_b_tile[kk * ${qb}u + ${l * gx}u + tx];`).join("\n      ")}
+      ${
+    rows.flatMap((i) =>
+      bq.map((l) =>
+        `part${i}_${l} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${l}, part${i}_${l});`
+      )
+    ).join("\n      ")
+  }
     }
-    ${rows.map((i) => `acc${i} += part${i};`).join("\n    ")}
+    ${cells.map((c) => `acc${c} += part${c};`).join("\n    ")}
     workgroupBarrier();
   }
-  let out_row = row0 + ty * 4u;
-  let out_col = col0 + tx * 4u;
   ${
-    rows.map((i) =>
-      `if (out_row + ${i}u < params.mm_rows) { mm_store(batch, out_row + ${i}u, out_col, acc${i}); }`
+    rows.flatMap((i) =>
+      bq.map((l) => {
+        const row = `row0 + ${(i >> 2) * gy * 4}u + ty * 4u + ${i & 3}u`;
+        const col = `col0 + ${l * gx * 4}u + tx * 4u`;
+        return `{ let r = ${row}; if (r < params.mm_rows) { mm_store(batch, r, ${col}, acc${i}_${l}); } }`;
+      })
     ).join("\n  ")
   }
 }

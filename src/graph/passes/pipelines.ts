@@ -10,11 +10,16 @@ import { constantFold } from "./constant_fold.ts";
 import { foldBatchNorm } from "./fold_batchnorm.ts";
 import { fuseEpilogue } from "./fuse_epilogue.ts";
 import { fusePreActivation } from "./fuse_preactivation.ts";
+import { lowerInt8 } from "./lower_int8.ts";
+import { qdqToQOperator } from "./qdq_to_qoperator.ts";
 import { removeUnused } from "./remove_unused.ts";
 
 /**
- * Conversion-time passes: constant folding, BatchNorm folding into the preceding Conv, then
- * dead-code removal. The result is what the weight format stores.
+ * Conversion-time passes: QDQ groups rewritten into integer ops exactly where onnxruntime
+ * fuses them (first, before constant folding would fold the weights' DequantizeLinear),
+ * constant folding, BatchNorm folding into the preceding Conv, dead-code removal, and last
+ * the int8 lowering (NHWC4 layout, packed weights). The result is what the weight format
+ * stores.
  *
  * @example
  * ```ts
@@ -22,7 +27,7 @@ import { removeUnused } from "./remove_unused.ts";
  * ```
  */
 export function conversionPasses(graph: Graph): Graph {
-  return removeUnused(foldBatchNorm(constantFold(graph)));
+  return lowerInt8(removeUnused(foldBatchNorm(constantFold(qdqToQOperator(graph)))));
 }
 
 /**

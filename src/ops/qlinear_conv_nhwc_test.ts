@@ -1,0 +1,148 @@
+import { runNodeOnGpu } from "../executor/gpu_node_runner.ts";
+import type { Node, Tensor } from "../graph/types.ts";
+import { gpuTest } from "../testing/gpu.ts";
+import { randomTensor, seededRandom } from "../testing/random.ts";
+import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
+import { scalar } from "./_int8_testing.ts";
+import { packNhwc } from "./pack_nhwc.ts";
+import { qlinearAdd } from "./qlinear_add.ts";
+import { qlinearAddTable } from "./qlinear_add_lut.ts";
+import { qlinearConv } from "./qlinear_conv.ts";
+import { qlinearConvNhwc, type ResidualRole } from "./qlinear_conv_nhwc.ts";
+import { packQLinearConv } from "./qlinear_conv_pack.ts";
+import { QCONV_CASES, qconvNode, qconvOperands } from "./_qconv_cases.ts";
+import { unpackNhwc } from "./unpack_nhwc.ts";
+
+/** A case lowered: the NHWC4 input, the QLinearConvNhwc node and its operands. */
+function lower(index: number, residual: ResidualRole = "none") {
+  const c = QCONV_CASES[index];
+  const node = qconvNode(c);
+  const operands = qconvOperands(c, index + 1).slice(0, node.inputs.length);
+  const packed = packQLinearConv(node, operands);
+  const xzp = operands[2]!.data[0];
+  const pack: Node = {
+    name: "pack",
+    op: "PackNhwc",
+    inputs: ["x"],
+    outputs: ["xp"],
+    attrs: { pad_value: xzp },
+  };
+  const [xp] = packNhwc.reference(pack, [operands[0]]);
+  const inputs: (Tensor | undefined)[] = [
+    xp,
+    packed.weights,
+    packed.bias,
+    packed.scale,
+    packed.zeroPoints,
+  ];
+  const names = ["xp", "w", "b", "s", packed.zeroPoints ? "z" : ""];
+  const lowered: Node = {
+    name: `${c.name} nhwc`,
+    op: "QLinearConvNhwc",
+    inputs: names,
+    outputs: ["y"],
+    attrs: { ...packed.attrs },
+  };
+  return { c, node, operands, packed, inputs, lowered, residual };
+}
+
+function unpack(t: Tensor, channels: number): Tensor {
+  const node: Node = {
+    name: "unpack",
+    op: "UnpackNhwc",
+    inputs: ["t"],
+    outputs: ["u"],
+    attrs: { channels },
+  };
+  return unpackNhwc.reference(node, [t])[0];
+}
+
+Deno.test("QLinearConvNhwc with packed weights equals QLinearConv on every case", () => {
+  for (let i = 0; i < QCONV_CASES.length; i++) {
+    const { c, node, operands, packed, inputs, lowered } = lower(i);
+    const [expected] = qlinearConv.reference(node, operands);
+    const [actual] = qlinearConvNhwc.reference(lowered, inputs);
+    assertClose(unpack(actual, packed.channels).data, expected.data, TOLERANCES.exact, c.name);
+  }
+});
+
+/** Adds a residual operand and table to a lowered case; returns the QLinearAdd it fuses. */
+function withResidual(
+  l: ReturnType<typeof lower>,
+  role: Exclude<ResidualRole, "none">,
+  seed: number,
+) {
+  const [y] = qlinearConv.reference(l.node, l.operands);
+  const rand = seededRandom(seed);
+  const r = randomTensor(rand, y.dtype, y.shape, ...(y.dtype === "u8" ? [0, 256] : [-128, 128]));
+  const params = (
+    zp: number,
+  ) => [scalar("f32", Math.fround(0.01 + 0.05 * rand())), scalar(y.dtype, zp)];
+  const [a, b] = role === "first" ? [r, y] : [y, r];
+  const addInputs = [a, ...params(5), b, ...params(-3 + 20), ...params(9)];
+  const addNode: Node = {
+    name: "add",
+    op: "QLinearAdd",
+    inputs: ["a", "as", "az", "b", "bs", "bz", "cs", "cz"],
+    outputs: ["c"],
+    attrs: {},
+  };
+  const [expected] = qlinearAdd.reference(addNode, addInputs);
+  const table = qlinearAddTable(addInputs, { a: a.shape, b: b.shape });
+  const pad: Node = {
+    name: "pack",
+    op: "PackNhwc",
+    inputs: ["r"],
+    outputs: ["rp"],
+    attrs: { pad_value: 0 },
+  };
+  const [rp] = packNhwc.reference(pad, [r]);
+  const lowered: Node = {
+    ...l.lowered,
+    inputs: [...l.lowered.inputs, "r", "t"],
+    attrs: { ...l.lowered.attrs, residual: role },
+  };
+  return { lowered, inputs: [...l.inputs, rp, table], expected };
+}
+
+Deno.test("QLinearConvNhwc fast CPU kernel equals the reference on every case", () => {
+  for (let i = 0; i < QCONV_CASES.length; i++) {
+    for (const role of ["none", "first"] as const) {
+      const l = lower(i);
+      const { lowered, inputs } = role === "none" ? l : withResidual(l, role, 300 + i);
+      const [expected] = qlinearConvNhwc.reference(lowered, inputs);
+      const [actual] = qlinearConvNhwc.cpu!(lowered, inputs);
+      assertClose(actual.data, expected.data, TOLERANCES.exact, `${l.c.name} ${role}`);
+    }
+  }
+});
+
+Deno.test("QLinearConvNhwc with a fused residual table equals QLinearConv then QLinearAdd", () => {
+  for (const [i, role] of [[0, "first"], [3, "second"], [10, "first"]] as const) {
+    const l = lower(i);
+    const { lowered, inputs, expected } = withResidual(l, role, 100 + i);
+    const [actual] = qlinearConvNhwc.reference(lowered, inputs);
+    assertClose(
+      unpack(actual, l.packed.channels).data,
+      expected.data,
+      TOLERANCES.exact,
+      `${l.c.name} ${role}`,
+    );
+  }
+});
+
+gpuTest("QLinearConvNhwc GPU kernels match the reference on every case", async ({ gpu, cache }) => {
+  for (let i = 0; i < QCONV_CASES.length; i++) {
+    const { c, inputs, lowered } = lower(i);
+    const [actual] = await runNodeOnGpu(gpu, lowered, inputs, cache);
+    const [expected] = qlinearConvNhwc.reference(lowered, inputs);
+    assertClose(actual.data, expected.data, TOLERANCES.exact, `GPU ${c.name}`);
+  }
+  for (const [i, role] of [[0, "first"], [3, "second"], [10, "first"]] as const) {
+    const l = lower(i);
+    const { lowered, inputs } = withResidual(l, role, 200 + i);
+    const [actual] = await runNodeOnGpu(gpu, lowered, inputs, cache);
+    const [expected] = qlinearConvNhwc.reference(lowered, inputs);
+    assertClose(actual.data, expected.data, TOLERANCES.exact, `GPU ${l.c.name} residual ${role}`);
+  }
+});
