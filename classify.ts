@@ -21,12 +21,13 @@
  * @module
  */
 
+import { errorMessage } from "./src/errors.ts";
 import { parseArgs } from "node:util";
 import type { Classification, Classifier } from "./src/api/classifier.ts";
 import { loadModel } from "./src/api/load.ts";
 import { resolveModel } from "./src/api/model_files.ts";
 import { decodeImage } from "./src/image/decode.ts";
-import { messageOf, type RgbImage } from "./src/image/image.ts";
+import type { RgbImage } from "./src/image/image.ts";
 import { loadModelFromDir } from "./src/weights/load_file.ts";
 
 /** The model used without `--model`. */
@@ -84,7 +85,7 @@ function parseOptions(args: string[]): Options {
     });
   } catch (err) {
     // node:util's messages span lines; keep the first, in this CLI's words where known.
-    const first = messageOf(err).split("\n")[0].replace(/\.$/, "");
+    const first = errorMessage(err).split("\n")[0].replace(/\.$/, "");
     const unknown = /^Unknown option '([^']+)'/.exec(first);
     const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(first);
     throw new UsageError(
@@ -123,12 +124,12 @@ async function readImage(path: string): Promise<RgbImage> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
     if (err instanceof Deno.errors.IsADirectory) throw new Error(`${path}: is a directory`);
-    throw new Error(`${path}: cannot read the file (${messageOf(err)})`);
+    throw new Error(`${path}: cannot read the file (${errorMessage(err)})`);
   }
   try {
     return decodeImage(bytes);
   } catch (err) {
-    throw new Error(`${path}: ${messageOf(err)}`);
+    throw new Error(`${path}: ${errorMessage(err)}`);
   }
 }
 
@@ -228,7 +229,7 @@ async function main(args: string[]): Promise<number> {
 }
 
 function oneLine(err: unknown): string {
-  return messageOf(err).replace(/\s*\n\s*/g, " ");
+  return errorMessage(err).replace(/\s*\n\s*/g, " ");
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { errorText } from "../src/executor/gpu_node_runner.ts";
+import { errorMessage } from "../src/errors.ts";
 
 /**
  * Calls `report` once, after the benches. Deno prints the last bench's row only after the
@@ -22,7 +22,7 @@ export function afterBenches(label: string, report: () => void): void {
       try {
         report();
       } catch (err) {
-        console.error(`${label} failed: ${errorText(err)}`);
+        console.error(`${label} failed: ${errorMessage(err)}`);
       }
     });
   });

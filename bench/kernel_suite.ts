@@ -16,9 +16,10 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { type GpuContext, openGpu } from "../src/executor/gpu_device.ts";
 import { readTensor } from "../src/executor/gpu_buffers.ts";
-import { errorText, type GpuDispatch, prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
+import { type GpuDispatch, prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
 import { PipelineCache } from "../src/executor/pipeline_cache.ts";
 import type { Tensor } from "../src/graph/types.ts";
 import { opFor } from "../src/ops/registry.ts";
@@ -52,7 +53,7 @@ interface CaseRun {
 }
 
 const gpu: GpuContext | null = await openGpu().catch((err) => {
-  console.warn(`GPU benches are ignored: ${errorText(err)}`);
+  console.warn(`GPU benches are ignored: ${errorMessage(err)}`);
   return null;
 });
 const cache = gpu && new PipelineCache(gpu.device);

@@ -5,8 +5,8 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { cpus } from "node:os";
-import { errorText } from "../src/executor/gpu_node_runner.ts";
 
 /** The machine a benchmark ran on. */
 export interface MachineInfo {
@@ -41,7 +41,7 @@ async function adapterDescription(): Promise<string> {
     const { description, vendor, device } = adapter.info;
     return description || `${vendor} ${device}`.trim() || "unknown adapter";
   } catch (err) {
-    return `none (${errorText(err)})`;
+    return `none (${errorMessage(err)})`;
   }
 }
 

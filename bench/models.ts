@@ -22,9 +22,9 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
-import { errorText } from "../src/executor/gpu_node_runner.ts";
 import type { MemoryReport } from "../src/executor/plan.ts";
 import { convertOnnx } from "../src/onnx/convert_model.ts";
 import { randomTensor, seededRandom } from "../src/testing/random.ts";
@@ -148,7 +148,7 @@ export async function measure(
     };
     return { result, output };
   } catch (err) {
-    return { result: { runtime: runtime.id, status: "failed", reason: errorText(err) } };
+    return { result: { runtime: runtime.id, status: "failed", reason: errorMessage(err) } };
   } finally {
     await loaded?.release();
   }
@@ -166,7 +166,7 @@ async function prepareModel(name: string): Promise<{ model: BenchModel; convertM
     resin = { manifestJson: JSON.stringify(manifest), weights };
     convertMs = performance.now() - start;
   } catch (err) {
-    resin = { unsupported: `resin cannot convert it: ${errorText(err)}` };
+    resin = { unsupported: `resin cannot convert it: ${errorMessage(err)}` };
   }
   return {
     model: { name, onnx, resin, inputName: input.name, inputShape: input.shape },
@@ -362,7 +362,7 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (err) {
-    console.error(errorText(err));
+    console.error(errorMessage(err));
     Deno.exit(1);
   }
 }

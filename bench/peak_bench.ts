@@ -12,8 +12,8 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { openGpu } from "../src/executor/gpu_device.ts";
-import { errorText } from "../src/executor/gpu_node_runner.ts";
 import { afterBenches } from "./after_run.ts";
 import { GpuTimer } from "./gpu_timer.ts";
 import {
@@ -36,7 +36,7 @@ interface PeakSamples {
 }
 
 const gpu = await openGpu().catch((err) => {
-  console.warn(`GPU peak benches are ignored: ${errorText(err)}`);
+  console.warn(`GPU peak benches are ignored: ${errorMessage(err)}`);
   return null;
 });
 const timer = gpu && new GpuTimer(gpu);

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { type Classifier, ImageError, loadModel } from "../mod.ts";
 
 /** Default request size limit: 10 MiB. */
@@ -69,7 +70,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         return Response.json({ error: err.message }, { status: err.status, headers });
       }
       if (err instanceof ImageError) return Response.json({ error: err.message }, { status: 400 });
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       return Response.json({ error: message }, { status: 500 });
     }
   };

@@ -29,11 +29,11 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { dequantize } from "../src/api/scores.ts";
 import type { GpuContext } from "../src/executor/gpu_device.ts";
-import { errorText } from "../src/executor/gpu_node_runner.ts";
 import { type BackendChoice, createSession, type Session } from "../src/executor/session.ts";
 import { decodeImage } from "../src/image/decode.ts";
 import { imagesToTensor } from "../src/image/preprocess.ts";
@@ -319,7 +319,7 @@ async function readImage(dir: string, file: string) {
   try {
     return decodeImage(await Deno.readFile(path));
   } catch (err) {
-    throw new Error(`Cannot read image ${path}: ${errorText(err)}`);
+    throw new Error(`Cannot read image ${path}: ${errorMessage(err)}`);
   }
 }
 
@@ -344,7 +344,7 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
   try {
     preprocess = validateManifest({ ...manifest, preprocess: recipe }).preprocess!;
   } catch (err) {
-    throw new Error(`The recipe does not suit model "${manifest.name}": ${errorText(err)}`);
+    throw new Error(`The recipe does not suit model "${manifest.name}": ${errorMessage(err)}`);
   }
   const reference = options.reference === undefined ? undefined : {
     file: options.reference,
@@ -528,7 +528,7 @@ export function parseEvalArgs(args: string[]): { options: EvalOptions; json: boo
       },
     });
   } catch (err) {
-    throw new Error(`${errorText(err)}; ${USAGE}`);
+    throw new Error(`${errorMessage(err)}; ${USAGE}`);
   }
   const v = parsed.values;
   if (!v.model || !v.images || !v.labels) throw new Error(USAGE);
@@ -557,7 +557,7 @@ if (import.meta.main) {
     const report = await runEval(options);
     console.log(json ? JSON.stringify(report) : formatReport(report));
   } catch (err) {
-    console.error(`eval: ${errorText(err).split("\n")[0]}`);
+    console.error(`eval: ${errorMessage(err).split("\n")[0]}`);
     Deno.exit(1);
   }
 }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { REGISTRY } from "../src/registry/models.ts";
@@ -89,7 +90,7 @@ async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     console.error(`fetch: ${message.replaceAll("\n", " ")}`);
     return 1;
   }

@@ -12,9 +12,9 @@
  * @module
  */
 
+import { errorMessage } from "../src/errors.ts";
 import { parseArgs } from "node:util";
 import type { Graph, Tensor } from "../src/graph/types.ts";
-import { errorText } from "../src/executor/gpu_node_runner.ts";
 import { createSession } from "../src/executor/session.ts";
 import { decodeTensorPb, encodeTensorPb } from "../src/onnx/tensor_pb.ts";
 import { loadModelFromDir } from "../src/weights/load_file.ts";
@@ -72,7 +72,7 @@ async function main(args: string[]): Promise<void> {
     try {
       return { path, ...decodeTensorPb(await Deno.readFile(path)) };
     } catch (err) {
-      throw new Error(`${path}: ${errorText(err)}`);
+      throw new Error(`${path}: ${errorMessage(err)}`);
     }
   }));
   const inputs = matchInputs(model.graph, files);
@@ -103,7 +103,7 @@ if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (err) {
-    console.error(`infer: ${errorText(err).split("\n")[0]}`);
+    console.error(`infer: ${errorMessage(err).split("\n")[0]}`);
     Deno.exit(1);
   }
 }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { basename, extname, join } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import {
@@ -23,7 +24,6 @@ import {
 } from "../../tools/model_cache.ts";
 import { conversionPasses } from "../graph/passes/pipelines.ts";
 import type { ValueInfo } from "../graph/types.ts";
-import { messageOf } from "../image/image.ts";
 import { importOnnx } from "../onnx/import.ts";
 import { findEntry, IMAGENET_LABELS, parseSynset, REGISTRY } from "../registry/models.ts";
 import { encodeModel } from "../weights/encode.ts";
@@ -113,7 +113,7 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
       ? `${entry.file} and ${IMAGENET_LABELS.file}`
       : entry.file;
     throw new Error(
-      `Cannot get ${options.role ?? "model"} "${spec}": ${messageOf(err)}. Put ${files} in a ` +
+      `Cannot get ${options.role ?? "model"} "${spec}": ${errorMessage(err)}. Put ${files} in a ` +
         `mirror folder (--mirror DIR or RESIN_MODEL_MIRROR), or pass --model with a folder or ` +
         `an .onnx file`,
     );
@@ -127,7 +127,7 @@ async function convertOnnxFile(path: string, options: ResolveOptions): Promise<s
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new Error(`Model file "${path}" not found`);
-    throw new Error(`Cannot read model file "${path}": ${messageOf(err)}`);
+    throw new Error(`Cannot read model file "${path}": ${errorMessage(err)}`);
   }
   const sha256 = await sha256Hex(bytes);
   const name = basename(path, extname(path));
@@ -139,7 +139,7 @@ async function convertOnnxFile(path: string, options: ResolveOptions): Promise<s
   try {
     imported = importOnnx(bytes, { name });
   } catch (err) {
-    throw new Error(`Cannot convert "${path}": ${messageOf(err)}`);
+    throw new Error(`Cannot convert "${path}": ${errorMessage(err)}`);
   }
   const graph = conversionPasses(imported.graph);
   const output = graph.outputs[0];
@@ -187,7 +187,7 @@ async function imagenetLabels(
     return parseSynset(await Deno.readTextFile(join(dir, IMAGENET_LABELS.file)));
   } catch (err) {
     options.status!.write(
-      `ImageNet labels unavailable (${messageOf(err)}); classes are shown by index\n`,
+      `ImageNet labels unavailable (${errorMessage(err)}); classes are shown by index\n`,
     );
     return undefined;
   }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
+
 /** An open WebGPU device and what resin knows of its adapter. */
 export interface GpuContext {
   /** The adapter the device came from. */
@@ -58,7 +60,7 @@ export async function openGpu(
       powerPreference: options.powerPreference ?? "high-performance",
     });
   } catch (err) {
-    throw new GpuUnavailableError(`WebGPU adapter request failed: ${errorText(err)}`);
+    throw new GpuUnavailableError(`WebGPU adapter request failed: ${errorMessage(err)}`);
   }
   if (!adapter) throw new GpuUnavailableError("No WebGPU adapter is available");
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
@@ -68,7 +70,7 @@ export async function openGpu(
   try {
     device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (err) {
-    throw new GpuUnavailableError(`WebGPU device request failed: ${errorText(err)}`);
+    throw new GpuUnavailableError(`WebGPU device request failed: ${errorMessage(err)}`);
   }
   const info = adapter.info;
   return {
@@ -81,8 +83,4 @@ export async function openGpu(
     ),
     features: new Set(requiredFeatures),
   };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { checkInputTensors, inferGraphTypes } from "../graph/shape_inference.ts";
 import { allocData, type Graph, sizeOf, type Tensor, type TensorType } from "../graph/types.ts";
 import type { GpuBindingSource, GpuPlan } from "../ops/op.ts";
@@ -16,7 +17,6 @@ import type { GpuContext } from "./gpu_device.ts";
 import { storageBytes, uploadTensor } from "./gpu_buffers.ts";
 import {
   createDispatches,
-  errorText,
   type GpuDispatch,
   gpuPlanFor,
   recordDispatches,
@@ -155,7 +155,7 @@ export class GpuSession {
     } catch (err) {
       // device.lost settles a task after the loss that made the run fail.
       await new Promise((resolve) => setTimeout(resolve, 0));
-      if (this.#lost) throw new Error(`${this.#lost}; the run failed: ${errorText(err)}`);
+      if (this.#lost) throw new Error(`${this.#lost}; the run failed: ${errorMessage(err)}`);
       throw err;
     }
   }
@@ -184,7 +184,7 @@ export class GpuSession {
     try {
       await this.#staging.mapAsync(GPUMapMode.READ);
     } catch (err) {
-      throw new Error(`Reading the outputs of "${label}" failed: ${errorText(err)}`);
+      throw new Error(`Reading the outputs of "${label}" failed: ${errorMessage(err)}`);
     }
     const mapped = this.#staging.getMappedRange();
     const result: Record<string, Tensor> = {};

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
 import type { GpuBindingSource, GpuPlan } from "../ops/op.ts";
 import { opFor } from "../ops/registry.ts";
@@ -122,16 +123,11 @@ export async function withErrorScopes<T>(
     if (error) reported.push(`${filter} error: ${error.message}`);
   }
   if (reported.length > 0) {
-    const thrown = outcome.ok ? "" : ` (${errorText(outcome.error)})`;
+    const thrown = outcome.ok ? "" : ` (${errorMessage(outcome.error)})`;
     throw new Error(`${what} failed: ${reported.join("; ")}${thrown}`);
   }
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
-}
-
-/** The message of a thrown value. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** A node made ready to dispatch: its output types and buffers, and its recorded dispatches. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import type { GpuProgram } from "../ops/op.ts";
 
 /** Caches compute pipelines per program key on one device. */
@@ -51,7 +52,7 @@ export class PipelineCache {
       });
     } catch (err) {
       throw new Error(
-        `Pipeline "${key}" could not be created: ${err instanceof Error ? err.message : err}`,
+        `Pipeline "${key}" could not be created: ${errorMessage(err)}`,
       );
     }
   }

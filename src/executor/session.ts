@@ -10,13 +10,13 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { InputMismatchError } from "../graph/shape_inference.ts";
 import { fusionPasses } from "../graph/passes/pipelines.ts";
 import { type Graph, makeTensor, type Tensor } from "../graph/types.ts";
 import { CpuSession } from "./cpu_executor.ts";
 import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { GpuSession } from "./gpu_executor.ts";
-import { errorText } from "./gpu_node_runner.ts";
 import type { MemoryReport } from "./plan.ts";
 
 /** Which backend a session should use. */
@@ -88,7 +88,7 @@ export async function createSession(
     gpu = options.gpu ?? await openGpu();
   } catch (err) {
     if (backend === "gpu") throw err;
-    return ResinSession.onCpu(graph, batch, `No usable GPU: ${errorText(err)}`);
+    return ResinSession.onCpu(graph, batch, `No usable GPU: ${errorMessage(err)}`);
   }
   const ownsDevice = !options.gpu;
   let gpuSession: GpuSession;
@@ -100,7 +100,7 @@ export async function createSession(
     return ResinSession.onCpu(
       graph,
       batch,
-      `Loading on the GPU (${gpu.description}) failed: ${errorText(err)}`,
+      `Loading on the GPU (${gpu.description}) failed: ${errorMessage(err)}`,
       gpu.description,
     );
   }
@@ -175,7 +175,7 @@ class ResinSession implements Session {
     try {
       gpuMs = await timeRun(() => this.#gpu!.run(inputs));
     } catch (err) {
-      this.#fallBack(`Running on the GPU (${this.adapter}) failed: ${errorText(err)}`);
+      this.#fallBack(`Running on the GPU (${this.adapter}) failed: ${errorMessage(err)}`);
       return;
     }
     const cpuMs = await timeRun(() => cpu.run(inputs));
@@ -194,7 +194,7 @@ class ResinSession implements Session {
       return await this.#gpu.run(inputs);
     } catch (err) {
       if (!this.#canFallBack || err instanceof InputMismatchError) throw err;
-      this.#fallBack(`Running on the GPU (${this.adapter}) failed: ${errorText(err)}`);
+      this.#fallBack(`Running on the GPU (${this.adapter}) failed: ${errorMessage(err)}`);
       return await this.#cpu!.run(inputs);
     }
   }

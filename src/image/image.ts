@@ -68,8 +68,3 @@ export function checkPixelLimit(
     );
   }
 }
-
-/** The message of any thrown value, on one line. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

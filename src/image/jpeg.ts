@@ -9,9 +9,10 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import jpeg from "jpeg-js";
 import { readExifOrientation } from "./exif.ts";
-import { ImageError, type ImageLimits, messageOf, type RgbImage } from "./image.ts";
+import { ImageError, type ImageLimits, type RgbImage } from "./image.ts";
 import { readJpegHeader } from "./jpeg_header.ts";
 import { applyOrientation } from "./orient.ts";
 
@@ -27,7 +28,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: ImageLimits): RgbImage {
       maxMemoryUsageInMB: limits.maxMemoryMB,
     });
   } catch (err) {
-    const message = messageOf(err);
+    const message = errorMessage(err);
     if (message.includes("maxMemoryUsageInMB")) {
       throw new ImageError(
         `JPEG image ${header.width}x${header.height} needs more than the ` +

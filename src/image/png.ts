@@ -11,14 +11,9 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { decode as decodePngData, type DecodedPng } from "fast-png";
-import {
-  checkPixelLimit,
-  ImageError,
-  type ImageLimits,
-  messageOf,
-  type RgbImage,
-} from "./image.ts";
+import { checkPixelLimit, ImageError, type ImageLimits, type RgbImage } from "./image.ts";
 
 /** The 8-byte PNG signature. */
 export const PNG_SIGNATURE: readonly number[] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -171,9 +166,9 @@ export function decodePng(bytes: Uint8Array, limits: ImageLimits): RgbImage {
     png = decodePngData(bytes, { checkCrc: true });
   } catch (err) {
     const cause = err instanceof Error && err.cause !== undefined
-      ? `: ${messageOf(err.cause)}`
+      ? `: ${errorMessage(err.cause)}`
       : "";
-    throw corrupt(`${messageOf(err)}${cause}`);
+    throw corrupt(`${errorMessage(err)}${cause}`);
   }
   return { width: header.width, height: header.height, data: toRgb(png, header) };
 }

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import { decodeModel, type LoadedModel, weightsLengthError } from "./decode.ts";
 import { FORMAT_LIMITS, ManifestError, parseManifestJson, validateManifest } from "./manifest.ts";
 
@@ -91,7 +92,7 @@ async function get(fetchFn: typeof fetch, url: URL): Promise<Response> {
   try {
     response = await fetchFn(url);
   } catch (err) {
-    throw new Error(`GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`GET ${url} failed: ${errorMessage(err)}`);
   }
   if (!response.ok) {
     await response.body?.cancel();

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { errorMessage } from "../errors.ts";
 import {
   type AttrValue,
   type Dim,
@@ -184,7 +185,7 @@ export function parseManifestJson(source: string | Uint8Array): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    fail(`is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    fail(`is not valid JSON (${errorMessage(err)})`);
   }
 }
 
