@@ -21,8 +21,15 @@ import { gemmF32Blocked, rowMajor } from "./cpu_gemm.ts";
 /** Conv's input slots (docs/ARCHITECTURE.md, "Fused ops"). */
 const X = 0, W = 1, B = 2, Z = 3, PRE_SCALE = 4, PRE_SHIFT = 5;
 
-/** The f32 data of a Conv node's inputs, by role. */
-function convTensors(inputs: readonly (Tensor | undefined)[]): ConvTensors {
+/**
+ * The f32 data of a Conv node's inputs, by role.
+ *
+ * @example
+ * ```ts
+ * convIm2col(convGeometry(node, inputs), convTensors(inputs), y);
+ * ```
+ */
+export function convTensors(inputs: readonly (Tensor | undefined)[]): ConvTensors {
   const data = (slot: number) => inputs[slot]?.data as Float32Array | undefined;
   return {
     x: data(X)!,

@@ -1,5 +1,6 @@
 /**
- * The f32 matrix product shared by the CPU kernels of Conv (after im2col), Gemm and MatMul.
+ * The f32 matrix product of the CPU kernels of Gemm and MatMul, and of Conv's TypeScript path
+ * (conv_cpu.ts; its WebAssembly path drives the same kernel through src/wasm/wasm_conv.ts).
  * `gemmF32` runs the generated WebAssembly SIMD kernel (src/wasm/wasm_gemm.ts) when the
  * engine has WebAssembly SIMD, else `gemmF32Blocked`, the TypeScript product below. The
  * kernel sums in f32 (two-level: 32-depth chunks, then the chunk sums), so its results differ

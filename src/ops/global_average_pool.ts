@@ -1,7 +1,7 @@
 /**
  * GlobalAveragePool: the mean of each channel over all spatial dims of an [N, C, ...] f32
  * tensor, giving [N, C, 1, ...]. Reference and GPU kernel: mean_reduction.ts (a ReduceMean
- * over axes 2.. with keepdims).
+ * over axes 2.. with keepdims); fast CPU kernel: pool_cpu.ts.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import type { Node, Tensor, TensorType } from "../graph/types.ts";
 import { nodeLabel, requireInputs, requireOutputs } from "./attributes.ts";
 import { meanReference, planMean, reducedShape } from "./mean_reduction.ts";
 import type { GpuPlanContext, OpDef } from "./op.ts";
+import { globalAveragePoolCpu } from "./pool_cpu.ts";
 
 /** The spatial axes 2..rank-1. */
 function spatialAxes(rank: number): number[] {
@@ -41,5 +42,6 @@ export const globalAveragePool: OpDef = {
   op: "GlobalAveragePool",
   inferTypes,
   reference,
+  cpu: globalAveragePoolCpu,
   gpu,
 };

@@ -8,6 +8,8 @@
  *   `count_include_pad` by the window positions inside the padded input (positions that
  *   `ceil_mode` adds past the trailing padding never count); f32 only.
  *
+ * CPU: MaxPool's fast kernel is pool_cpu.ts; AveragePool runs its reference.
+ *
  * GPU: one invocation per output element (four per invocation for 8-bit outputs, see
  * src/shaders/elementwise.ts) loops over its window with signed row/column maths and skips
  * out-of-bounds taps; all geometry lives in uniforms. Compiled in: pool kind, dtype,
@@ -33,6 +35,7 @@ import {
 import { packed8Load } from "../shaders/packed8.ts";
 import { intAttr, nodeLabel, requireInputs } from "./attributes.ts";
 import type { GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
+import { maxPoolCpu } from "./pool_cpu.ts";
 import { paddedWindowCount, type PoolWindow, poolWindow } from "./pool_window.ts";
 
 /** Which pooling an op does. */
@@ -200,5 +203,5 @@ export function poolOp(kind: PoolKind): OpDef {
     };
   }
 
-  return { op, inferTypes, reference, gpu };
+  return { op, inferTypes, reference, gpu, ...(kind === "max" && { cpu: maxPoolCpu }) };
 }

@@ -1,9 +1,9 @@
 /**
  * The body of one WebAssembly function: its locals and its instruction bytes, emitted by name.
- * Only the instructions resin's generated kernels use are here (i32 arithmetic, loops, ifs,
- * indirect calls, scalar and SIMD memory access, f32x4 arithmetic, relaxed-SIMD fused
- * multiply-add); opcodes follow the WebAssembly 2.0 binary format and the relaxed-SIMD
- * proposal.
+ * Only the instructions resin's generated kernels use are here (i32 arithmetic and compares,
+ * loops, ifs, indirect calls, scalar and SIMD memory access, f32 and f32x4 arithmetic, lane
+ * access and shuffles, relaxed-SIMD fused multiply-add); opcodes follow the WebAssembly 2.0
+ * binary format and the relaxed-SIMD proposal.
  *
  * @module
  */
@@ -27,13 +27,23 @@ const simd = (code: number) => [0xfd, ...unsignedLeb128(code)];
 const PLAIN = {
   "select": [0x1b],
   "i32.eqz": [0x45],
+  "i32.eq": [0x46],
   "i32.lt_u": [0x49],
+  "i32.le_u": [0x4d],
   "i32.add": [0x6a],
   "i32.sub": [0x6b],
   "i32.mul": [0x6c],
+  "i32.and": [0x71],
   "i32.shr_u": [0x76],
+  "f32.add": [0x92],
+  "f32.mul": [0x94],
+  "f32.min": [0x96],
+  "f32.max": [0x97],
+  "f32x4.splat": simd(0x13),
   "f32x4.add": simd(0xe4),
   "f32x4.mul": simd(0xe6),
+  "f32x4.min": simd(0xe8),
+  "f32x4.max": simd(0xe9),
   "f32x4.relaxed_madd": simd(0x105),
 } as const;
 
@@ -42,6 +52,7 @@ export type PlainOp = keyof typeof PLAIN;
 
 /** Memory instructions: opcode bytes and natural alignment (log2 of bytes). */
 const MEMORY = {
+  "i32.load": { code: [0x28], align: 2 },
   "f32.load": { code: [0x2a], align: 2 },
   "i64.load": { code: [0x29], align: 3 },
   "f32.store": { code: [0x38], align: 2 },
@@ -53,6 +64,14 @@ const MEMORY = {
 
 /** Name of a memory instruction. */
 export type MemoryOp = keyof typeof MEMORY;
+
+/** Instructions with one lane-index immediate: opcode and lane count. */
+const LANE = {
+  "f32x4.replace_lane": { code: simd(0x20), lanes: 4 },
+} as const;
+
+/** Name of a lane instruction. */
+export type LaneOp = keyof typeof LANE;
 
 /** Block type byte for blocks, loops and ifs that take and leave nothing. */
 const EMPTY_BLOCK = 0x40;
@@ -129,6 +148,30 @@ export class FunctionBody {
     return this;
   }
 
+  /** `name lane`: an instruction on one lane of the v128 on the stack. */
+  lane(name: LaneOp, lane: number): this {
+    const { code, lanes } = LANE[name];
+    if (!Number.isInteger(lane) || lane < 0 || lane >= lanes) {
+      throw new RangeError(`FunctionBody.lane: ${name} has no lane ${lane}`);
+    }
+    this.#code.push(...code, lane);
+    return this;
+  }
+
+  /** `i8x16.shuffle`: byte i of the result is byte `bytes[i]` of the two v128s (0-31). */
+  shuffle(bytes: readonly number[]): this {
+    if (bytes.length !== 16 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 32)) {
+      throw new RangeError(`FunctionBody.shuffle: [${bytes}] is not 16 byte indices below 32`);
+    }
+    this.#code.push(...simd(0x0d), ...bytes);
+    return this;
+  }
+
+  /** Opens a `block` (a branch to it jumps past its end). */
+  block(): this {
+    return this.#open(0x02);
+  }
+
   /** Opens a `loop` (a branch to it jumps back to its start). */
   loop(): this {
     return this.#open(0x03);
@@ -137,6 +180,13 @@ export class FunctionBody {
   /** Opens an `if` on the i32 popped from the stack. */
   if(): this {
     return this.#open(0x04);
+  }
+
+  /** Starts the `else` branch of the innermost open `if`. */
+  else(): this {
+    if (this.#depth === 0) throw new Error("FunctionBody.else: no if is open");
+    this.#code.push(0x05);
+    return this;
   }
 
   /** Closes the innermost open block, loop or if. */

@@ -35,7 +35,8 @@
  * @module
  */
 
-import type { FunctionBody, MemoryOp, ValType } from "./function_body.ts";
+import { copyMoves, range } from "./emit_loops.ts";
+import type { FunctionBody, ValType } from "./function_body.ts";
 import { ModuleBuilder } from "./module_builder.ts";
 
 /** Shape of the micro-kernel's register tile and the multiply-add it uses. */
@@ -205,14 +206,7 @@ function emitBlockLoop(f: FunctionBody, config: GemmKernelConfig, kernelType: nu
 function emitPackPanels(f: FunctionBody, width: number) {
   const [src, srcRowBytes, dst, depth, panels] = range(5);
   const [row, left] = range(2).map(() => f.addLocal("i32"));
-  const moves: [load: MemoryOp, store: MemoryOp, offset: number][] = [];
-  for (let o = 0; o < width * 4;) {
-    const size = Math.min(16, 4 * 2 ** Math.floor(Math.log2(width - o / 4)));
-    if (size === 16) moves.push(["v128.load", "v128.store", o]);
-    else if (size === 8) moves.push(["i64.load", "i64.store", o]);
-    else moves.push(["f32.load", "f32.store", o]);
-    o += size;
-  }
+  const moves = copyMoves(width);
   f.loop();
   f.localGet(src).localSet(row);
   f.localGet(depth).localSet(left);
@@ -227,9 +221,4 @@ function emitPackPanels(f: FunctionBody, width: number) {
   f.localGet(src).i32Const(width * 4).op("i32.add").localSet(src);
   f.localGet(panels).i32Const(1).op("i32.sub").localTee(panels).brIf(0);
   f.end();
-}
-
-/** [0, 1, ..., n - 1]. */
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }

@@ -5,10 +5,11 @@
  * Orientation: the kernel vectorises the rows of its "V" operand (4 lanes) and broadcasts the
  * columns of its "S" operand, which it handles one by one without padding, and it writes its
  * result column-major. C = A B runs as C^T = B^T A^T (V = B^T, S = A^T) unless m fills whole
- * f32x4 vectors better than n: for Conv (A = weights [M, K], B = patches [K, pixels]) the
- * lanes are then pixels, the patches are packed with contiguous copies, each output channel
- * is one contiguous copy out, and the weights are S, packed once. Where n pads worse (the 49
- * pixels of ResNet's last stage) it runs as C = A B.
+ * f32x4 vectors better than n (`vectorizeColumns`): for a conv (A = weights [M, K],
+ * B = patches [K, pixels]) the lanes are then pixels, each output channel is one contiguous
+ * run of the result, and the weights are S, packed once. Where n pads worse (the 49 pixels of
+ * ResNet's last stage) it runs as C = A B. Conv itself goes through wasm_conv.ts, which
+ * builds its packed operands in WebAssembly and calls `multiply` and `packConstant`.
  *
  * Blocking (GotoBLAS): depths in blocks of KC, V rows in blocks of MC, so that the V block
  * (MC x KC = 128 x 512, 256 KiB) stays in L2 and one S panel (KC x nr, 12 KiB) in L1 while
@@ -126,7 +127,7 @@ export class WasmGemm {
       return;
     }
     const { mr, nr } = this.config;
-    const swap = lanePadding(n) <= lanePadding(m);
+    const swap = vectorizeColumns(m, n);
     const [rows, cols] = swap ? [n, m] : [m, n];
     this.cache.trim();
     const scratch: number[] = [];
@@ -134,29 +135,49 @@ export class WasmGemm {
       // Both operands as [lanes, depth]: V's lanes are its rows, S's its columns.
       const v = this.#packed(swap ? transposed(b) : a, rows, k, mr, scratch);
       const s = this.#packed(swap ? a : transposed(b), cols, k, nr, scratch);
-      const ldc = Math.ceil(rows / 4) * 4;
+      const ldc = resultRows(rows);
       const r = this.#alloc(cols * ldc * 4, scratch);
-      for (let p0 = 0; p0 < k; p0 += this.#kc) {
-        const kc = Math.min(this.#kc, k - p0);
-        for (let i0 = 0; i0 < ldc; i0 += this.#mc) {
-          this.#block(
-            v + (i0 * k + p0 * mr) * 4,
-            s + p0 * nr * 4,
-            r + i0 * 4,
-            Math.min(this.#mc, ldc - i0),
-            cols,
-            kc,
-            mr * k * 4,
-            nr * k * 4,
-            ldc * 4,
-            p0 > 0 ? 1 : 0,
-          );
-        }
-      }
+      this.multiply(v, s, r, rows, cols, k);
       this.#copyOut(r, ldc, rows, cols, swap ? transposed(c) : c);
     } finally {
       for (const ptr of scratch) this.heap.free(ptr);
     }
+  }
+
+  /**
+   * R = V S on operands already in the heap: V [rows, k] packed in `mr`-lane panels at `v`,
+   * S [k, cols] in `nr`-lane panels at `s` (the layouts of gemm_kernel.ts), R column-major
+   * at `r` with `resultRows(rows)` floats per column.
+   */
+  multiply(v: number, s: number, r: number, rows: number, cols: number, k: number): void {
+    const { mr, nr } = this.config;
+    const ldc = resultRows(rows);
+    for (let p0 = 0; p0 < k; p0 += this.#kc) {
+      const kc = Math.min(this.#kc, k - p0);
+      for (let i0 = 0; i0 < ldc; i0 += this.#mc) {
+        this.#block(
+          v + (i0 * k + p0 * mr) * 4,
+          s + p0 * nr * 4,
+          r + i0 * 4,
+          Math.min(this.#mc, ldc - i0),
+          cols,
+          kc,
+          mr * k * 4,
+          nr * k * 4,
+          ldc * 4,
+          p0 > 0 ? 1 : 0,
+        );
+      }
+    }
+  }
+
+  /**
+   * The heap address of the constant operand x [lanes, depth] packed in panels of `width`
+   * lanes (`mr` for V, `nr` for S), from the cache or packed now and cached. Valid until the
+   * next `trim` of the cache.
+   */
+  packConstant(x: MatrixView, lanes: number, depth: number, width: number): number {
+    return this.#packed({ ...x, constant: true }, lanes, depth, width, []);
   }
 
   /** A heap block of `bytes` bytes, recorded in `scratch` to be freed after the product. */
@@ -239,6 +260,19 @@ const COPY_WITH_SET = 64;
 /** Lanes a dimension of `d` uses once padded to f32x4 vectors, per real element. */
 function lanePadding(d: number): number {
   return Math.ceil(d / 4) * 4 / d;
+}
+
+/**
+ * True when C [m, n] = A B should run as C^T = B^T A^T, with C's columns as the SIMD lanes:
+ * when n fills f32x4 vectors at least as well as m (see the module doc).
+ */
+export function vectorizeColumns(m: number, n: number): boolean {
+  return lanePadding(n) <= lanePadding(m);
+}
+
+/** Floats per column of the product's result R for `rows` rows: whole f32x4 vectors. */
+export function resultRows(rows: number): number {
+  return Math.ceil(rows / 4) * 4;
 }
 
 /** The transposed view of `x` (same data, strides swapped). */
