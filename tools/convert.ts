@@ -1,12 +1,14 @@
 /**
- * Converts an ONNX model into a resin model folder (manifest.json + weights.bin).
+ * Converts an ONNX or TFLite model into a resin model folder (manifest.json + weights.bin).
  *
  * ```sh
- * deno run --allow-read --allow-write tools/convert.ts model.onnx --out DIR \
+ * deno run --allow-read --allow-write tools/convert.ts model.onnx|model.tflite --out DIR \
  *   [--name NAME] [--preprocess imagenet|stm_uint8|pixels_01|cifar10|none] [--labels FILE]
  * ```
  *
- * The conversion-time graph passes (constant folding, BatchNorm folding) are applied.
+ * A file with the TFLite identifier `TFL3` at byte 4, or named `*.tflite`, is imported as
+ * TFLite (src/tflite/), anything else as ONNX. The conversion-time graph passes (constant
+ * folding, BatchNorm folding) are applied.
  * `--labels` takes one label per line, or ImageNet synset lines (`n01440764 tench, Tinca
  * tinca`), of which the first name is kept. Errors are one line on stderr: exit code 2 for
  * usage errors, 1 for everything else.
@@ -17,10 +19,11 @@
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import { convertOnnx } from "../src/onnx/convert_model.ts";
+import { convertTflite, isTflite } from "../src/tflite/convert_model.ts";
 import { writeModelDir } from "../src/weights/load_file.ts";
 import { PREPROCESS_PRESETS, type PreprocessPreset } from "../src/weights/preprocess.ts";
 
-const USAGE = "usage: deno task convert <model.onnx> --out DIR [--name NAME] " +
+const USAGE = "usage: deno task convert <model.onnx|model.tflite> --out DIR [--name NAME] " +
   "[--preprocess imagenet|stm_uint8|pixels_01|cifar10|none] [--labels FILE]";
 
 /** A command line that cannot be run (exit code 2). */
@@ -28,7 +31,7 @@ class UsageError extends Error {}
 
 /** Parsed command line of the converter. */
 export interface ConvertArgs {
-  /** The ONNX file. */
+  /** The ONNX or TFLite file. */
   model: string;
   /** Output folder. */
   out: string;
@@ -105,12 +108,9 @@ export async function convert(args: ConvertArgs): Promise<string> {
     ? undefined
     : parseLabels(await Deno.readTextFile(args.labels));
   const preprocess = args.preprocess && PREPROCESS_PRESETS[args.preprocess];
-  const encoded = await convertOnnx(bytes, {
-    name,
-    source: basename(args.model),
-    preprocess,
-    labels,
-  });
+  const tflite = isTflite(bytes) || extname(args.model).toLowerCase() === ".tflite";
+  const options = { name, source: basename(args.model), preprocess, labels };
+  const encoded = await (tflite ? convertTflite : convertOnnx)(bytes, options);
   await writeModelDir(args.out, encoded);
   const { graph, tensors } = encoded.manifest;
   return `convert: wrote ${args.out} (${graph.nodes.length} nodes, ${tensors.length} ` +

@@ -412,7 +412,7 @@ async function evaluate(
     const runStart = performance.now();
     const outputs = await session.run({ [input.name]: x });
     inferenceMs += performance.now() - runStart;
-    const scores = dequantize(outputs[output]);
+    const scores = dequantize(outputs[output], graph.outputs[0].quant);
     const classes = scores.length / run.batch;
     chunk.forEach(({ file, label }, n) => {
       const row = scores.subarray(n * classes, (n + 1) * classes);

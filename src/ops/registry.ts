@@ -23,6 +23,7 @@ import { maxPool } from "./max_pool.ts";
 import { maxPoolNhwc } from "./max_pool_nhwc.ts";
 import { mul } from "./mul.ts";
 import { packNhwc } from "./pack_nhwc.ts";
+import { padChannelsOp } from "./pad_channels.ts";
 import { pad } from "./pad.ts";
 import { qgemm } from "./qgemm.ts";
 import { qgemmPacked } from "./qgemm_packed.ts";
@@ -41,9 +42,16 @@ import { reshape } from "./reshape.ts";
 import { slice } from "./slice.ts";
 import { softmax } from "./softmax.ts";
 import { split } from "./split.ts";
+import { tflAdd } from "./tfl_add.ts";
+import { tflAveragePool } from "./tfl_average_pool.ts";
+import { tflConv } from "./tfl_conv.ts";
+import { tflFullyConnected } from "./tfl_fully_connected.ts";
+import { tflQuantize } from "./tfl_quantize.ts";
+import { tflSoftmax } from "./tfl_softmax.ts";
 import { squeeze } from "./squeeze.ts";
 import { transpose } from "./transpose.ts";
 import { unpackNhwc } from "./unpack_nhwc.ts";
+import { unpadChannelsOp } from "./unpad_channels.ts";
 import { unsqueeze } from "./unsqueeze.ts";
 
 /** Every op definition resin has, one entry per op file (keep sorted by op name). */
@@ -66,6 +74,7 @@ const OP_DEFS: readonly OpDef[] = [
   mul,
   packNhwc,
   pad,
+  padChannelsOp,
   qgemm,
   qgemmPacked,
   qlinearAdd,
@@ -84,8 +93,15 @@ const OP_DEFS: readonly OpDef[] = [
   softmax,
   split,
   squeeze,
+  tflAdd,
+  tflAveragePool,
+  tflConv,
+  tflFullyConnected,
+  tflQuantize,
+  tflSoftmax,
   transpose,
   unpackNhwc,
+  unpadChannelsOp,
   unsqueeze,
 ];
 

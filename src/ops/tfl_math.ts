@@ -13,6 +13,8 @@
  * @module
  */
 
+import { roundHalfEven } from "./quant_math.ts";
+
 /** A real multiplier as TFLite stores it: `multiplier * 2^(shift - 31)`, multiplier in Q0.31. */
 export interface QuantizedMultiplier {
   /** The significand in [2^30, 2^31), or 0. */
@@ -262,6 +264,17 @@ export function softmaxRow(
 export function quantizeValue(x: number, scale: number, zeroPoint: number): number {
   const q = roundHalfAway(f32(x / f32(scale))) + zeroPoint;
   return Math.min(INT8_MAX, Math.max(INT8_MIN, q));
+}
+
+/**
+ * XNNPACK's f32 -> qs8 convert (what LiteRT's CPU path runs for QUANTIZE): `x` times the f32
+ * reciprocal of the scale, clamped to the int8 range shifted by the zero point, rounded half
+ * to even, plus the zero point.
+ */
+export function quantizeValueXnnpack(x: number, scale: number, zeroPoint: number): number {
+  const v = f32(x * f32(1 / f32(scale)));
+  return roundHalfEven(Math.min(Math.max(v, INT8_MIN - zeroPoint), INT8_MAX - zeroPoint)) +
+    zeroPoint;
 }
 
 /** TFLite DEQUANTIZE of one int8 value: `f32(double(scale) * (q - zeroPoint))`. */

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  createPoisonedBuffer,
-  createUniformBuffer,
-  readTensor,
-  uploadTensor,
-} from "../executor/gpu_buffers.ts";
-import { makeTensor } from "../graph/types.ts";
-import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { TFL_FIXED_POINT_WGSL } from "../shaders/tfl_requantize.ts";
-import { gpuTest, type TestGpu } from "../testing/gpu.ts";
+import { gpuTest } from "../testing/gpu.ts";
 import { seededRandom } from "../testing/random.ts";
+import { runWgsl } from "./_tfl_testing.ts";
 import {
   activationRange,
   addParams,
@@ -165,57 +158,6 @@ Deno.test("softmax of equal logits splits probability evenly", () => {
   // One dominant input saturates at 127, the rest round to the minimum.
   assert.deepEqual(softmaxRow([127, -128, -128], table, 1 / 256, -128), [127, -128, -128]);
 });
-
-/** Runs `fn f(i: u32) -> i32` of `wgsl` on the GPU over `input` (int32 words), one per output. */
-async function runWgsl(
-  { gpu, cache }: TestGpu,
-  key: string,
-  wgsl: string,
-  input: Int32Array,
-  count: number,
-): Promise<Int32Array> {
-  const { device } = gpu;
-  const x = uploadTensor(device, makeTensor("i32", [input.length], input), key);
-  const type = { dtype: "i32" as const, shape: [count] };
-  const y = createPoisonedBuffer(device, type, key);
-  const uniforms = createUniformBuffer(device, new Uint32Array([count]), key);
-  const pipeline = await cache.get({
-    key,
-    wgsl: () => /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<i32>;
-@group(0) @binding(1) var<storage, read_write> y: array<i32>;
-struct Params { count: u32 }
-@group(0) @binding(2) var<uniform> params: Params;
-${wgsl}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = ${FLAT_WORKGROUP_INDEX} * 64u + lid;
-  if (i < params.count) { y[i] = f(i); }
-}`,
-    bindings: [],
-    uniforms: new Uint32Array(),
-    workgroups: [1, 1, 1],
-  });
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [x, y, uniforms].map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  const [gx, gy, gz] = workgroupGrid(
-    Math.ceil(count / 64),
-    device.limits.maxComputeWorkgroupsPerDimension,
-  );
-  pass.dispatchWorkgroups(gx, gy, gz);
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  const out = await readTensor(device, y, type);
-  for (const b of [x, y, uniforms]) b.destroy();
-  return out.data as Int32Array;
-}
 
 gpuTest("WGSL tfl_high_mul matches BigInt on every pair of edge values", async (env) => {
   const values = [...EDGES, ...randomInts(6, 60)];
