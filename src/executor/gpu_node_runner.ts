@@ -50,7 +50,14 @@ export function gpuPlanFor(
 ): GpuPlan {
   const def = opFor(node);
   if (!def.gpu) throw new Error(`Op "${node.op}" (node "${node.name}") has no GPU kernel`);
-  return def.gpu({ node, inputs, outputs, limits: gpu.device.limits, features: gpu.features });
+  return def.gpu({
+    node,
+    inputs,
+    outputs,
+    limits: gpu.device.limits,
+    features: gpu.features,
+    isFallbackAdapter: gpu.isFallbackAdapter,
+  });
 }
 
 /**

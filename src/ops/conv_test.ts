@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
+import type { GpuContext } from "../executor/gpu_device.ts";
 import { planNodeOnGpu, runNodeOnGpu } from "../executor/gpu_node_runner.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
@@ -363,36 +364,67 @@ Deno.test("Conv cpu matches the unfused computation for every fused combination"
   });
 });
 
+/** The GPU as a real GPU (workgroup kernel) or as a CPU-like adapter (register kernel). */
+const KINDS = [
+  { registers: false, name: "workgroup kernel" },
+  { registers: true, name: "register kernel" },
+];
+const asAdapter = (gpu: GpuContext, registers: boolean): GpuContext => ({
+  ...gpu,
+  isFallbackAdapter: registers,
+});
+
 gpuTest("Conv GPU kernels match the reference on every geometry", async ({ gpu, cache }) => {
-  for (const [i, c] of CONV_CASES.entries()) {
-    for (const f of [PLAIN, ALL_EXTRAS]) {
-      const inputs = fusedInputs(400 + i, c.x, c.w, c.attrs, f);
-      const node = fusedNode(c.attrs, f);
-      const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
-      const [expected] = conv.reference(node, inputs);
-      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `${c.name}, ${caseName(f)}`);
+  for (const kind of KINDS) {
+    for (const [i, c] of CONV_CASES.entries()) {
+      for (const f of [PLAIN, ALL_EXTRAS]) {
+        const inputs = fusedInputs(400 + i, c.x, c.w, c.attrs, f);
+        const node = fusedNode(c.attrs, f);
+        const [actual] = await runNodeOnGpu(asAdapter(gpu, kind.registers), node, inputs, cache);
+        const [expected] = conv.reference(node, inputs);
+        const label = `${kind.name}: ${c.name}, ${caseName(f)}`;
+        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+      }
     }
   }
 });
 
-/** One geometry per GPU kernel: 16-channel tile, 64-channel tile, direct (depthwise). */
+/**
+ * One geometry per GPU kernel: the workgroup kernel's 16-channel and 64-channel tiles, the
+ * register kernel with the scalar and the vec4 epilogue (output width 5 and 8), and the
+ * direct (depthwise) kernel.
+ */
 const KERNEL_GEOMETRIES = [
-  { x: [2, 3, 7, 5], w: [4, 3, 3, 3], attrs: FUSED_ATTRS },
-  { x: [1, 3, 7, 5], w: [17, 3, 3, 3], attrs: { ...FUSED_ATTRS, strides: [2, 1] } },
-  { x: [2, 3, 7, 5], w: [6, 1, 3, 3], attrs: { ...FUSED_ATTRS, group: 3 } },
+  { x: [2, 3, 7, 5], w: [4, 3, 3, 3], attrs: FUSED_ATTRS, registers: false },
+  {
+    x: [1, 3, 7, 5],
+    w: [17, 3, 3, 3],
+    attrs: { ...FUSED_ATTRS, strides: [2, 1] },
+    registers: false,
+  },
+  { x: [2, 3, 7, 5], w: [6, 3, 3, 3], attrs: FUSED_ATTRS, registers: true },
+  { x: [2, 3, 7, 8], w: [6, 3, 3, 3], attrs: FUSED_ATTRS, registers: true },
+  { x: [2, 3, 7, 5], w: [6, 1, 3, 3], attrs: { ...FUSED_ATTRS, group: 3 }, registers: false },
 ];
+
+/** The key of the program that computes the conv (after any weight transposition). */
+function convKey(gpu: GpuContext, node: Node, inputs: (Tensor | undefined)[]): string {
+  const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+  const { programs } = planNodeOnGpu(gpu, node, types).plan;
+  return programs[programs.length - 1].key;
+}
 
 gpuTest(
   "Conv GPU kernels match the unfused computation in every compiled variant",
   async ({ gpu, cache }) => {
     const keys = new Set<string>();
     for (const [k, geo] of KERNEL_GEOMETRIES.entries()) {
+      const device = asAdapter(gpu, geo.registers);
       for (const [i, f] of FUSED_CASES.entries()) {
         const inputs = fusedInputs(500 + 40 * k + i, geo.x, geo.w, geo.attrs, f);
         const node = fusedNode(geo.attrs, f);
-        const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
-        keys.add(planNodeOnGpu(gpu, node, types).plan.programs[0].key);
-        const [y] = await runNodeOnGpu(gpu, node, inputs, cache);
+        keys.add(convKey(device, node, inputs));
+        const [y] = await runNodeOnGpu(device, node, inputs, cache);
         const expected = unfused(geo.attrs, f, inputs);
         const border = borderIndices(y.shape, geo.attrs, geo.x[2], geo.x[3]);
         const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}`;
@@ -409,18 +441,80 @@ gpuTest(
   },
 );
 
+/**
+ * Register-kernel geometries for every load form (weights as scalar quads or transposed
+ * vec4s: fewer or more than 128 output pixels; input as vec4s of X: 1x1 stride-1 convs with a
+ * multiple of 4 pixels per plane, else of the shifted copy: strides, dilations, asymmetric
+ * pads, output rows of any width; outputs as vec4s where rows hold a multiple of 4 pixels),
+ * output channels not a multiple of 4 (transposed padding), groups, and tiles with
+ * invocations along the pixels or the channels.
+ */
+const REGISTER_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
+  { x: [1, 5, 17, 15], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { x: [2, 6, 8, 9], w: [17, 6, 1, 1], attrs: {} },
+  { x: [1, 7, 4, 5], w: [9, 7, 1, 1], attrs: {} },
+  { x: [1, 4, 4, 5], w: [70, 2, 3, 3], attrs: { group: 2, pads: [1, 0, 0, 1] } },
+  { x: [2, 3, 16, 12], w: [6, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { x: [1, 8, 20, 20], w: [5, 8, 1, 1], attrs: {} },
+  { x: [2, 5, 13, 11], w: [7, 5, 2, 3], attrs: { strides: [1, 2], dilations: [2, 1] } },
+  { x: [1, 3, 9, 10], w: [4, 3, 3, 2], attrs: { dilations: [1, 3], pads: [2, 0, 0, 3] } },
+  { x: [1, 6, 12, 12], w: [9, 6, 1, 1], attrs: { strides: [2, 2] } },
+  { x: [1, 4, 10, 8], w: [6, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { x: [2, 3, 16, 16], w: [5, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+];
+
 gpuTest(
-  "Conv GPU kernel splits more than 65535 workgroups over a 2-D grid",
+  "Conv register kernel matches the reference in every load form and tile shape",
+  async ({ gpu, cache }) => {
+    const device = asAdapter(gpu, true);
+    const forms = new Set<string>(), tiles = new Set<string>(), repacks = new Set<string>();
+    for (const [i, geo] of REGISTER_GEOMETRIES.entries()) {
+      for (const f of [PLAIN, ALL_EXTRAS]) {
+        const inputs = fusedInputs(700 + i, geo.x, geo.w, geo.attrs, f);
+        const node = fusedNode(geo.attrs, f);
+        const key = convKey(device, node, inputs);
+        const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+        const { programs } = planNodeOnGpu(device, node, types).plan;
+        programs.slice(0, -1).forEach((p) => repacks.add(p.key));
+        forms.add(key.match(/_w-[a-z0-9]+_x-[a-z0-9]+_y-[a-z0-9]+/)![0]);
+        tiles.add(key.match(/_r(\d+)x(\d+)/)![0]);
+        const [actual] = await runNodeOnGpu(device, node, inputs, cache);
+        const [expected] = conv.reference(node, inputs);
+        const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}: ${key}`;
+        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+      }
+    }
+    const allForms = ["quad", "quad4"].flatMap((w) =>
+      ["x-quad4_y-quad4", "x-shifted_y-quad4", "x-shifted_y-scalar"].map((xy) => `_w-${w}_${xy}`)
+    );
+    assert.deepEqual([...forms].sort(), allForms.sort());
+    assert.ok(tiles.size >= 3, `tiles ${[...tiles]}`);
+    const repackKinds = ["transposed_weights_f32_scalar", "transposed_weights_f32_vec4"];
+    for (
+      const kind of [...repackKinds, "shifted_input_f32_pre-none", "shifted_input_f32_pre-bn_relu"]
+    ) {
+      assert.ok([...repacks].some((k) => k.includes(kind)), `${kind} in ${[...repacks]}`);
+    }
+  },
+);
+
+gpuTest(
+  "Conv GPU kernels split more than 65535 workgroups over a 2-D grid",
   async ({ gpu, cache }) => {
     // 70001 groups of 2 input channels: one small workgroup each.
     const attrs = { group: 70001 };
     const inputs = fusedInputs(600, [1, 140002, 1, 2], [70001, 2, 1, 1], attrs, PLAIN);
     const node = fusedNode(attrs, PLAIN);
     const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
-    const [x, y] = planNodeOnGpu(gpu, node, types).plan.programs[0].workgroups;
-    assert.ok(y > 1 && x <= gpu.device.limits.maxComputeWorkgroupsPerDimension, `grid ${x}x${y}`);
-    const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
-    const [expected] = conv.reference(node, inputs);
-    assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, "70001 groups");
+    for (const kind of KINDS) {
+      const device = asAdapter(gpu, kind.registers);
+      const { programs } = planNodeOnGpu(device, node, types).plan;
+      const [x, y] = programs[programs.length - 1].workgroups;
+      const max = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+      assert.ok(y > 1 && x <= max, `${kind.name}: grid ${x}x${y}`);
+      const [actual] = await runNodeOnGpu(device, node, inputs, cache);
+      const [expected] = conv.reference(node, inputs);
+      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `${kind.name}: 70001 groups`);
+    }
   },
 );

@@ -13,7 +13,6 @@ import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/ty
 import {
   MATMUL_UNIFORMS,
   matmulDispatch,
-  type MatmulTile,
   matmulTileFor,
   tiledMatmulWgsl,
 } from "../shaders/tiled_matmul.ts";
@@ -197,21 +196,117 @@ export interface DenseMatmul {
 }
 
 /**
+ * How the dense kernel reads its operands. A: `quad`, 4 rows at one depth as scalar loads,
+ * or `k4`, one aligned vec4 of 4 depths (A contiguous along k, offsets multiples of 4). B:
+ * `quad` (scalar loads), `quad4` (one aligned vec4 of 4 columns: B contiguous along the
+ * columns) or `k4`. The workgroup kernel always reads scalar quads.
+ */
+interface DenseForms {
+  a: "quad" | "k4";
+  b: "quad" | "quad4" | "k4";
+}
+
+/** Element strides of A (along m, k) and B (along k, n) for the transposes. */
+function denseStrides(d: DenseMatmul) {
+  return {
+    aM: d.transA ? 1 : d.k,
+    aK: d.transA ? d.m : 1,
+    bK: d.transB ? 1 : d.n,
+    bN: d.transB ? d.k : 1,
+  };
+}
+
+/** The vector loads the register kernel can use for `d` (every offset a multiple of 4). */
+function denseForms(d: DenseMatmul): DenseForms {
+  const s = denseStrides(d);
+  const aligned = (...values: number[]) => values.every((v) => v % 4 === 0);
+  const batchA = d.batch.map((b) => b.strideA), batchB = d.batch.map((b) => b.strideB);
+  const a = s.aK === 1 && aligned(d.k, s.aM, ...batchA) ? "k4" : "quad";
+  const b = s.bK === 1 && aligned(d.k, s.bN, ...batchB)
+    ? "k4"
+    : s.bN === 1 && aligned(d.n, s.bK, ...batchB)
+    ? "quad4"
+    : "quad";
+  return { a, b };
+}
+
+/** WGSL of A's setup and load hooks in `form`, reading binding `a`. */
+function denseAHooks(form: DenseForms["a"]): string {
+  if (form === "k4") {
+    return /* wgsl */ `
+struct MmASetup { base: u32 }
+fn mm_a_setup(batch: u32, row: u32) -> MmASetup {
+  return MmASetup(batch_offsets(batch).x + min(row, params.mm_rows - 1u) * params.a_stride_m);
+}
+fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> { return a[(s.base + d.k) / 4u]; }`;
+  }
+  return /* wgsl */ `
+struct MmASetup { base: vec4<u32> }
+fn mm_a_setup(batch: u32, row: u32) -> MmASetup {
+  let rows = min(vec4<u32>(row) + ${LANES}, vec4<u32>(params.mm_rows - 1u));
+  return MmASetup(batch_offsets(batch).x + rows * params.a_stride_m);
+}
+fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
+  let i = s.base + d.k * params.a_stride_k;
+  return vec4<f32>(a[i.x], a[i.y], a[i.z], a[i.w]);
+}`;
+}
+
+/** WGSL of B's setup and load hooks in `form`, reading binding `b`. */
+function denseBHooks(form: DenseForms["b"]): string {
+  if (form === "k4") {
+    return /* wgsl */ `
+struct MmBSetup { base: u32 }
+fn mm_b_setup(batch: u32, col: u32) -> MmBSetup {
+  return MmBSetup(batch_offsets(batch).y + min(col, params.mm_cols - 1u) * params.b_stride_n);
+}
+fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> { return b[(s.base + d.k) / 4u]; }`;
+  }
+  if (form === "quad4") {
+    return /* wgsl */ `
+struct MmBSetup { base: u32 }
+fn mm_b_setup(batch: u32, col: u32) -> MmBSetup {
+  return MmBSetup(batch_offsets(batch).y + min(col, params.mm_cols - 4u));
+}
+fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
+  return b[(s.base + d.k * params.b_stride_k) / 4u];
+}`;
+  }
+  return /* wgsl */ `
+struct MmBSetup { base: vec4<u32> }
+fn mm_b_setup(batch: u32, col: u32) -> MmBSetup {
+  let cols = min(vec4<u32>(col) + ${LANES}, vec4<u32>(params.mm_cols - 1u));
+  return MmBSetup(batch_offsets(batch).y + cols * params.b_stride_n);
+}
+fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
+  let i = s.base + d.k * params.b_stride_k;
+  return vec4<f32>(b[i.x], b[i.y], b[i.z], b[i.w]);
+}`;
+}
+
+const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
+
+/**
  * WGSL of the dense product: bindings a, b, (c), y; A(row, k) = a[batchA + row*a_stride_m +
  * k*a_stride_k], B(k, col) = b[batchB + k*b_stride_k + col*b_stride_n]; Y row-major per
  * batch. Out-of-range rows/columns are clamped to the last one (their results are dropped).
+ * A `k4`/`quad4` operand is declared as an array of vec4.
  */
-function denseDecls(hasC: boolean): string {
-  const bindings = ["a", "b", ...(hasC ? ["c"] : [])];
-  const lane = "vec4<u32>(0u, 1u, 2u, 3u)";
+function denseDecls(hasC: boolean, forms: DenseForms): string {
+  const bindings: [string, string][] = [
+    ["a", forms.a === "quad" ? "f32" : "vec4<f32>"],
+    ["b", forms.b === "quad" ? "f32" : "vec4<f32>"],
+    ...(hasC ? [["c", "f32"] as [string, string]] : []),
+  ];
   const batchDecode = [3, 2, 1, 0].map((d) =>
     `off += (rest % params.batch${d}) * vec2<u32>(params.batch${d}_a, params.batch${d}_b);
   rest /= params.batch${d};`
   ).join("\n  ");
   return /* wgsl */ `
 ${
-    bindings.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`)
-      .join("\n")
+    bindings.map(([name, type], i) =>
+      `@group(0) @binding(${i}) var<storage, read> ${name}: array<${type}>;`
+    ).join("\n")
   }
 @group(0) @binding(${bindings.length}) var<storage, read_write> y: array<f32>;
 ${DENSE_UNIFORMS.struct}
@@ -225,25 +320,11 @@ fn batch_offsets(batch: u32) -> vec2<u32> {
   return off;
 }
 
-struct MmASetup { base: vec4<u32> }
-fn mm_a_setup(batch: u32, row: u32) -> MmASetup {
-  let rows = min(vec4<u32>(row) + ${lane}, vec4<u32>(params.mm_rows - 1u));
-  return MmASetup(batch_offsets(batch).x + rows * params.a_stride_m);
-}
-fn mm_load_a(s: MmASetup, k: u32) -> vec4<f32> {
-  let i = s.base + k * params.a_stride_k;
-  return vec4<f32>(a[i.x], a[i.y], a[i.z], a[i.w]);
-}
-
-struct MmBSetup { base: vec4<u32> }
-fn mm_b_setup(batch: u32, col: u32) -> MmBSetup {
-  let cols = min(vec4<u32>(col) + ${lane}, vec4<u32>(params.mm_cols - 1u));
-  return MmBSetup(batch_offsets(batch).y + cols * params.b_stride_n);
-}
-fn mm_load_b(s: MmBSetup, k: u32) -> vec4<f32> {
-  let i = s.base + k * params.b_stride_k;
-  return vec4<f32>(b[i.x], b[i.y], b[i.z], b[i.w]);
-}
+struct MmDepth { k: u32 }
+fn mm_depth(k: u32) -> MmDepth { return MmDepth(k); }
+fn mm_depth_next(d: MmDepth) -> MmDepth { return MmDepth(d.k + 1u); }
+${denseAHooks(forms.a)}
+${denseBHooks(forms.b)}
 
 fn mm_store(batch: u32, row: u32, col: u32, v: vec4<f32>) {
   let out = (batch * params.mm_rows + row) * params.mm_cols;
@@ -260,16 +341,28 @@ fn mm_store(batch: u32, row: u32, col: u32, v: vec4<f32>) {
 
 /**
  * The GPU program of a dense product (Gemm, MatMul): inputs 0 and 1 are A and B, input 2 is
- * C when `d.c` is set, output 0 is Y. Compiled variants: tile, the two staging orders
- * (from the transposes) and whether there is a C.
+ * C when `d.c` is set, output 0 is Y. `registers` selects the register kernel (CPU-like
+ * adapters) with the vector loads of `denseForms`, else the workgroup kernel. Compiled
+ * variants: tile, load forms (register kernel) or staging orders (workgroup kernel), and
+ * whether there is a C.
  */
-export function denseMatmulProgram(d: DenseMatmul, limits: GPUSupportedLimits): GpuProgram {
+export function denseMatmulProgram(
+  d: DenseMatmul,
+  limits: GPUSupportedLimits,
+  registers: boolean,
+): GpuProgram {
   if (d.batch.length > MAX_BATCH_DIMS) {
     throw new Error(
       `Dense matmul has ${d.batch.length} non-mergeable batch dims; at most ${MAX_BATCH_DIMS}`,
     );
   }
-  const tile: MatmulTile = matmulTileFor(d.m);
+  const forms: DenseForms = registers ? denseForms(d) : { a: "quad", b: "quad" };
+  const tile = matmulTileFor(
+    { rows: d.m, cols: d.n, batches: d.batches },
+    registers,
+    forms.a,
+    forms.b === "k4" ? "k4" : "quad",
+  );
   const aOrder = d.transA ? "quad" : "k";
   const bOrder = d.transB ? "k" : "quad";
   const hasC = d.c !== undefined;
@@ -297,16 +390,18 @@ export function denseMatmulProgram(d: DenseMatmul, limits: GPUSupportedLimits): 
     ...(hasC ? [{ kind: "input", index: 2 } as const] : []),
     { kind: "output", index: 0 },
   ];
+  const s = denseStrides(d);
+  const variant = registers ? `a-${forms.a}_b-${forms.b}` : `a${aOrder}_b${bOrder}`;
   return {
-    key: `dense_mm_f32_${tile.name}_a${aOrder}_b${bOrder}_c${Number(hasC)}`,
-    wgsl: () => tiledMatmulWgsl({ tile, aOrder, bOrder, decls: denseDecls(hasC) }),
+    key: `dense_mm_f32_${tile.name}_${variant}_c${Number(hasC)}`,
+    wgsl: () => tiledMatmulWgsl({ tile, aOrder, bOrder, decls: denseDecls(hasC, forms) }),
     bindings,
     uniforms: DENSE_UNIFORMS.pack({
       ...uniforms,
-      a_stride_m: d.transA ? 1 : d.k,
-      a_stride_k: d.transA ? d.m : 1,
-      b_stride_k: d.transB ? 1 : d.n,
-      b_stride_n: d.transB ? d.k : 1,
+      a_stride_m: s.aM,
+      a_stride_k: s.aK,
+      b_stride_k: s.bK,
+      b_stride_n: s.bN,
       c_stride_m: d.c?.strideM ?? 0,
       c_stride_n: d.c?.strideN ?? 0,
       alpha: d.alpha,
@@ -320,7 +415,9 @@ export function denseMatmulProgram(d: DenseMatmul, limits: GPUSupportedLimits): 
 function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = gemmGeometry(ctx.node, ctx.inputs);
   return {
-    programs: [denseMatmulProgram({ ...g, batch: [], batches: 1 }, ctx.limits)],
+    programs: [
+      denseMatmulProgram({ ...g, batch: [], batches: 1 }, ctx.limits, ctx.isFallbackAdapter),
+    ],
   };
 }
 

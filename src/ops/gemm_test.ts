@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
+import type { GpuContext } from "../executor/gpu_device.ts";
 import { planNodeOnGpu, runNodeOnGpu } from "../executor/gpu_node_runner.ts";
+import type { PipelineCache } from "../executor/pipeline_cache.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
@@ -103,8 +105,17 @@ Deno.test("Gemm inferTypes rejects malformed nodes with errors naming the node",
   }
 });
 
-/** Problem sizes: odd, 1-row (the batch-1 classifier form), and past the CPU blocks. */
-const SIZES: [number, number, number][] = [[5, 7, 3], [1, 17, 64], [13, 1, 7], [33, 70, 130]];
+/**
+ * Problem sizes [m, n, k]: odd, 1-row (the batch-1 classifier form), past the CPU blocks, and
+ * with k and n multiples of 4 (the register kernel's vec4 loads).
+ */
+const SIZES: [number, number, number][] = [
+  [5, 7, 3],
+  [1, 17, 64],
+  [13, 1, 7],
+  [33, 70, 130],
+  [6, 12, 20],
+];
 
 Deno.test("Gemm cpu matches the reference for every transpose, scalar and C broadcast", () => {
   for (const [m, n, k] of SIZES) {
@@ -117,22 +128,43 @@ Deno.test("Gemm cpu matches the reference for every transpose, scalar and C broa
   }
 });
 
+/** Runs every case at every size on `gpu` against the reference; returns the program keys. */
+async function checkEveryCase(gpu: GpuContext, cache: PipelineCache): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const [m, n, k] of SIZES) {
+    for (const [i, g] of GEMM_CASES.entries()) {
+      const inputs = caseInputs(i + 70, g, m, n, k);
+      const key = planNodeOnGpu(gpu, caseNode(g), inputs).plan.programs[0].key;
+      keys.add(key);
+      const [actual] = await runNodeOnGpu(gpu, caseNode(g), inputs, cache);
+      const [expected] = gemm.reference(caseNode(g), inputs);
+      const label = `[${m}, ${n}, ${k}] ${caseName(g, m, n)}: ${key}`;
+      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+    }
+  }
+  return keys;
+}
+
 gpuTest(
-  "Gemm GPU kernel matches the reference for every compiled variant",
+  "Gemm workgroup kernel matches the reference for every compiled variant",
   async ({ gpu, cache }) => {
     // M <= 16 selects the 16-row tile, M = 33 the 64-row tile; with the transposes (staging
     // orders) and C present or not, that is every variant.
-    const keys = new Set<string>();
-    for (const [m, n, k] of SIZES) {
-      for (const [i, g] of GEMM_CASES.entries()) {
-        const inputs = caseInputs(i + 70, g, m, n, k);
-        keys.add(planNodeOnGpu(gpu, caseNode(g), inputs).plan.programs[0].key);
-        const [actual] = await runNodeOnGpu(gpu, caseNode(g), inputs, cache);
-        const [expected] = gemm.reference(caseNode(g), inputs);
-        const label = `[${m}, ${n}, ${k}] ${caseName(g, m, n)}`;
-        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
-      }
-    }
+    const keys = await checkEveryCase({ ...gpu, isFallbackAdapter: false }, cache);
     assert.equal(keys.size, 2 * 2 * 2 * 2, [...keys].join(", "));
+  },
+);
+
+gpuTest(
+  "Gemm register kernel matches the reference for every load form",
+  async ({ gpu, cache }) => {
+    // A as vec4s of 4 depths (transA 0, k % 4 == 0) or scalar quads; B as vec4s of 4 depths
+    // (transB 1, k % 4 == 0), of 4 columns (transB 0, n % 4 == 0) or scalar quads; C or not.
+    const keys = await checkEveryCase({ ...gpu, isFallbackAdapter: true }, cache);
+    const forms = new Set([...keys].map((key) => key.match(/_a-\w+_b-[a-z0-9]+_c\d/)![0]));
+    const expected = ["quad", "k4"].flatMap((a) =>
+      ["quad", "quad4", "k4"].flatMap((b) => [0, 1].map((c) => `_a-${a}_b-${b}_c${c}`))
+    );
+    assert.deepEqual([...forms].sort(), expected.sort());
   },
 );

@@ -155,6 +155,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
   const program = denseMatmulProgram(
     { ...g, transA: false, transB: false, alpha: 1, beta: 0 },
     ctx.limits,
+    ctx.isFallbackAdapter,
   );
   return { programs: [program] };
 }

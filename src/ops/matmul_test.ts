@@ -61,7 +61,10 @@ Deno.test("MatMul reference broadcasts batch dims like one 2-D product per batch
   }
 });
 
-/** Operand shapes: 2-D, batched 3-D/4-D with broadcasting, and 1-D promotions. */
+/**
+ * Operand shapes: 2-D, batched 3-D/4-D with broadcasting, 1-D promotions, and batched ones
+ * whose strides allow the register kernel's vec4 loads (k and n multiples of 4).
+ */
 const SHAPES: [number[], number[]][] = [
   [[7, 5], [5, 3]],
   [[1, 64], [64, 17]],
@@ -71,6 +74,8 @@ const SHAPES: [number[], number[]][] = [
   [[9], [2, 9, 4]],
   [[2, 4, 9], [9]],
   [[9], [9]],
+  [[3, 5, 8], [3, 8, 12]],
+  [[2, 1, 3, 4], [2, 4, 4]],
 ];
 
 Deno.test("MatMul cpu matches the reference on batched, broadcast and 1-D operands", () => {
@@ -85,32 +90,40 @@ Deno.test("MatMul cpu matches the reference on batched, broadcast and 1-D operan
 });
 
 gpuTest(
-  "MatMul GPU kernel matches the reference on batched, broadcast and 1-D operands",
+  "MatMul GPU kernels match the reference on batched, broadcast and 1-D operands",
   async ({ gpu, cache }) => {
-    for (const [i, [as, bs]] of SHAPES.entries()) {
-      const rand = seededRandom(40 + i);
-      const inputs = [randomTensor(rand, "f32", as), randomTensor(rand, "f32", bs)];
-      const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
-      const [expected] = matmul.reference(node, inputs);
-      assert.deepEqual(actual.shape, expected.shape);
-      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `[${as}] x [${bs}]`);
+    for (const registers of [false, true]) {
+      const device = { ...gpu, isFallbackAdapter: registers };
+      for (const [i, [as, bs]] of SHAPES.entries()) {
+        const rand = seededRandom(40 + i);
+        const inputs = [randomTensor(rand, "f32", as), randomTensor(rand, "f32", bs)];
+        const [actual] = await runNodeOnGpu(device, node, inputs, cache);
+        const [expected] = matmul.reference(node, inputs);
+        assert.deepEqual(actual.shape, expected.shape);
+        const key = planNodeOnGpu(device, node, inputs).plan.programs[0].key;
+        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `[${as}] x [${bs}] ${key}`);
+      }
     }
   },
 );
 
 gpuTest(
-  "MatMul GPU kernel splits more than 65535 workgroups over a 2-D grid",
+  "MatMul GPU kernels split more than 65535 workgroups over a 2-D grid",
   async ({ gpu, cache }) => {
     const rand = seededRandom(60);
     const inputs = [
       randomTensor(rand, "f32", [70001, 1, 3]),
       randomTensor(rand, "f32", [70001, 3, 2]),
     ];
-    const { plan } = planNodeOnGpu(gpu, node, inputs);
-    const [x, y] = plan.programs[0].workgroups;
-    assert.ok(y > 1 && x <= gpu.device.limits.maxComputeWorkgroupsPerDimension, `grid ${x}x${y}`);
-    const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
-    const [expected] = matmul.reference(node, inputs);
-    assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, "70001 batches");
+    for (const registers of [false, true]) {
+      const device = { ...gpu, isFallbackAdapter: registers };
+      const { plan } = planNodeOnGpu(device, node, inputs);
+      const [x, y] = plan.programs[0].workgroups;
+      const max = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+      assert.ok(y > 1 && x <= max, `registers ${registers}: grid ${x}x${y}`);
+      const [actual] = await runNodeOnGpu(device, node, inputs, cache);
+      const [expected] = matmul.reference(node, inputs);
+      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `registers ${registers}`);
+    }
   },
 );

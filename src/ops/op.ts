@@ -59,6 +59,11 @@ export interface GpuPlanContext {
   limits: GPUSupportedLimits;
   /** Device features, e.g. `shader-f16`. */
   features: ReadonlySet<string>;
+  /**
+   * True for software adapters (llvmpipe, lavapipe, WARP): CPU-like, where kernels pick
+   * variants without workgroup memory and barriers (see src/shaders/tiled_matmul.ts).
+   */
+  isFallbackAdapter: boolean;
 }
 
 /** Everything resin knows about one op type. */

@@ -4,8 +4,9 @@
  * Problem: for each `batch`, C[rows, cols] = sum over k < depth of A(row, k) * B(k, col). The
  * op supplies how A and B are read (any layout, computed on the fly: an implicit im2col for
  * Conv) and how C is stored (its epilogue), as WGSL functions; this module writes the rest.
+ * Two kernels share those hooks; `matmulTileFor` picks one per adapter.
  *
- * Kernel (`tiledMatmulWgsl`):
+ * Workgroup kernel (`kind: "workgroup"`, for GPUs):
  * - One workgroup computes one tm x tn output tile of one batch, walking the depth in steps
  *   of tk. Flat workgroup index = (batch * tilesN + tileN) * tilesM + tileM, so consecutive
  *   workgroups share the same B tile (for Conv: the same input patches) and it stays in cache.
@@ -17,25 +18,48 @@
  *   addresses: `"k"` order when A or B is contiguous along k, `"quad"` order otherwise.
  * - Invocation (tx, ty) then accumulates the 4x4 block rows ty*4.., columns tx*4.. in four
  *   vec4 registers: per k, one vec4 of A and one vec4 of B from workgroup memory feed 16
- *   multiply-adds (4 vec4 fmas). Each depth step sums into fresh `part` registers that are
- *   then added to `acc`: a two-level (blocked) summation whose rounding error grows with
- *   tk + depth/tk instead of depth, for 4 extra vec4 adds per step. It halves the whole-model
- *   error of deep networks against onnxruntime.
- * - The depth tail is zero-filled here; rows/columns past the edge are computed from clamped
- *   (in-bounds) reads and never stored.
+ *   multiply-adds (4 vec4 fmas).
+ * - Why it beats a naive one-output-per-invocation kernel on a GPU: a naive kernel loads 2
+ *   values from global memory per multiply-add; here each global load feeds tm (B) or tn (A)
+ *   multiply-adds across the workgroup and each workgroup-memory load feeds 4.
  *
- * Why it beats a naive one-output-per-invocation kernel: a naive kernel loads 2 values from
- * global memory per multiply-add; here each global load feeds tm (B) or tn (A) multiply-adds
- * across the workgroup and each workgroup-memory load feeds 4, and the Conv patch decoding
- * is paid once per invocation instead of once per multiply-add.
+ * Register kernel (`kind: "registers"`, for CPU-like adapters such as llvmpipe):
+ * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (16 x 16
+ *   typically: 64 vec4 accumulators) reading A and B straight from storage into registers;
+ *   the CPU's caches do the tiling. `gx` x `gy` invocations (8: one SIMD group of llvmpipe)
+ *   cover a tm x tn tile; with `gy` = 1 the invocations of a SIMD group share their rows.
+ * - Why on llvmpipe (Mesa 22.3, LLVM 15): it runs 8 invocations as one AVX vector, so the
+ *   arithmetic is cheap, but every storage or workgroup-memory load is a loop over the 8
+ *   lanes of about 15 instructions per lane and element (bounds check, lane mask, masked
+ *   broadcast), and a barrier makes the shader a coroutine that keeps its values in memory
+ *   (the same loop of loads and multiply-adds ran 2.2x slower behind one). Per depth an
+ *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 16 x 16 balances that
+ *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model).
+ * - Loads come as vec4s (on llvmpipe a vec4 of 4 rows costs about 2/3 of 4 scalar loads):
+ *   per operand, the op's hook returns either a `"quad"` (4 consecutive rows or columns at
+ *   one depth) or a `"k4"` (4 consecutive depths of one row or column); with a `"k4"`
+ *   operand the depth advances 4 at a time (depth % 4 == 0). A `"k4"` operand keeps 4
+ *   depths of each of its rows live, so it suits thin blocks (rm = 1: a batch-1 Gemm).
+ *
+ * Both kernels sum each depth step (tk for the workgroup kernel, `registerStep(depth)` for the
+ * register kernel) into fresh `part` registers that are then added to `acc`: a two-level
+ * (blocked) summation whose rounding error grows with step + depth/step instead of depth. It
+ * halves the whole-model error of deep networks against onnxruntime.
+ * Rows/columns past the edge are computed from clamped (in-bounds) reads and never stored;
+ * the workgroup kernel zero-fills the depth tail of its last step.
  *
  * Hooks the op's WGSL (`TiledMatmulSource.decls`) must define, besides its bindings and a
  * `params` uniform whose struct includes `MATMUL_UNIFORMS`:
- * - `struct MmASetup`, `fn mm_a_setup(batch: u32, row: u32) -> MmASetup` (rows row..row+3,
- *   possibly past the edge) and `fn mm_load_a(s: MmASetup, k: u32) -> vec4<f32>` returning
- *   A(row+i, k), called only with k < depth; reads must stay in bounds.
+ * - `struct MmDepth`, `fn mm_depth(k: u32) -> MmDepth` and `fn mm_depth_next(d: MmDepth) ->
+ *   MmDepth`: a cursor over the depth (for Conv: input channel and kernel tap), built once
+ *   and advanced by one, so that the register kernel never divides in its loop.
+ * - `struct MmASetup`, `fn mm_a_setup(batch: u32, row: u32) -> MmASetup` (for a quad, rows
+ *   row..row+3; for k4, row; possibly past the edge) and `fn mm_load_a(s: MmASetup,
+ *   d: MmDepth) -> vec4<f32>` returning A(row+i, k) (quad) or A(row, k+i) (k4) at the
+ *   cursor's depth k, called only with k < depth; reads must stay in bounds.
  * - `struct MmBSetup`, `fn mm_b_setup(batch: u32, col: u32) -> MmBSetup` and
- *   `fn mm_load_b(s: MmBSetup, k: u32) -> vec4<f32>` returning B(k, col+i), likewise.
+ *   `fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32>` returning B(k, col+i) (quad) or
+ *   B(k+i, col) (k4), likewise.
  * - `fn mm_store(batch: u32, row: u32, col: u32, v: vec4<f32>)` storing C(row, col+i) = v[i]
  *   for col+i < cols; called only with row < rows.
  *
@@ -44,49 +68,178 @@
 
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "./grid.ts";
 
-/**
- * A workgroup tile: tm x tn outputs, tk depths per step; each invocation computes rm x rn
- * of them (so the workgroup has (tm / rm) * (tn / rn) invocations).
- */
-export interface MatmulTile {
+/** How an operand's load hook returns 4 values: 4 rows (columns) at one depth, or 4 depths. */
+export type OperandVector = "quad" | "k4";
+
+/** A tile of the workgroup kernel: tm x tn outputs, tk depths per step, 4x4 per invocation. */
+export interface WorkgroupTile {
+  /** Which kernel. */
+  readonly kind: "workgroup";
   /** Name used in pipeline keys. */
   readonly name: string;
-  /** Rows per tile (multiple of rm). */
+  /** Rows per tile (multiple of 4). */
   readonly tm: number;
-  /** Columns per tile (multiple of rn). */
+  /** Columns per tile (multiple of 4). */
   readonly tn: number;
   /** Depths per step. */
   readonly tk: number;
-  /** Rows per invocation (multiple of 4). */
-  readonly rm: number;
-  /** Columns per invocation (multiple of 4). */
-  readonly rn: number;
-  /** Where operands come from: staged in workgroup memory, or read straight into registers. */
-  readonly kind?: "shared" | "registers";
 }
 
 /**
- * The tile configurations: `large` (256 invocations) for the usual many-row problems,
+ * A tile of the register kernel: (tm / rm) x (tn / rn) invocations of rm x rn outputs each;
+ * how A and B are loaded. Its summation step is a uniform (`registerStep`).
+ */
+export interface RegisterTile {
+  /** Which kernel. */
+  readonly kind: "registers";
+  /** Name used in pipeline keys (names every field below). */
+  readonly name: string;
+  /** Rows per tile. */
+  readonly tm: number;
+  /** Columns per tile. */
+  readonly tn: number;
+  /** Rows per invocation (multiple of 4 unless A is loaded as `"k4"`). */
+  readonly rm: number;
+  /** Columns per invocation (multiple of 4). */
+  readonly rn: number;
+  /** Vector form of A's loads. */
+  readonly a: OperandVector;
+  /** Vector form of B's loads. */
+  readonly b: OperandVector;
+}
+
+/** A tile of either kernel. */
+export type MatmulTile = WorkgroupTile | RegisterTile;
+
+/**
+ * The workgroup kernel's tiles: `large` (256 invocations) for the usual many-row problems,
  * `small` (64 invocations) for problems of at most 16 rows (classifier Gemm at batch 1,
  * narrow groups), where a 64-row tile would mostly compute discarded rows.
  */
-export const MATMUL_TILES = {
-  large: { name: "t64x64x16", tm: 64, tn: 64, tk: 16, rm: 4, rn: 4 },
-  small: { name: "t16x64x16", tm: 16, tn: 64, tk: 16, rm: 4, rn: 4 },
-} as const satisfies Record<string, MatmulTile>;
+export const WORKGROUP_TILES = {
+  large: { kind: "workgroup", name: "t64x64x16", tm: 64, tn: 64, tk: 16 },
+  small: { kind: "workgroup", name: "t16x64x16", tm: 16, tn: 64, tk: 16 },
+} as const satisfies Record<string, WorkgroupTile>;
 
-/** The tile configuration for a problem with `rows` rows. */
-export function matmulTileFor(rows: number): MatmulTile {
-  const env = Deno.env.get("RESIN_TILE");
-  if (env) {
-    const [kind, tm, tn, tk, rm, rn] = env.split(",");
-    return {
-      name: `${kind}${tm}x${tn}x${tk}r${rm}x${rn}`,
-      kind: kind === "r" ? "registers" : "shared",
-      tm: +tm, tn: +tn, tk: +tk, rm: +rm, rn: +rn,
-    };
-  }
-  return rows <= MATMUL_TILES.small.tm ? MATMUL_TILES.small : MATMUL_TILES.large;
+/** Invocations per workgroup of the register kernel: one llvmpipe SIMD group. */
+export const REGISTER_THREADS = 8;
+
+/**
+ * Depths per summation step of the register kernel for a depth: the power of 2 nearest to
+ * sqrt(depth), from 16 to 64, which minimises the two-level summation's error bound
+ * (step + depth / step) and spends at most 1/16 of the loop on adding `part` to `acc`
+ * (2-3% faster than a fixed step of 16 on ResNet-50's convs); a multiple of 4.
+ */
+export function registerStep(depth: number): number {
+  const step = 2 ** Math.round(Math.log2(Math.sqrt(Math.max(depth, 1))));
+  return Math.min(64, Math.max(16, step));
+}
+
+/**
+ * Cost model of the register kernel per depth and SIMD group, in CPU cycles on llvmpipe
+ * (AVX2/AVX-512, LLVM 15), from its generated code: each loaded element is a per-lane loop
+ * of about 15 instructions (bounds check, lane mask, masked broadcast), about 30 cycles for
+ * 8 lanes; a vec4 multiply-add is 4 vector FMAs, 2 cycles, and 6 once the accumulators
+ * spill to the stack (more than `REGISTER_ACCUMULATORS` vec4s).
+ */
+const LOAD_CYCLES = 30;
+const FMA_CYCLES = 2;
+const SPILLED_FMA_CYCLES = 6;
+const REGISTER_ACCUMULATORS = 6;
+
+/** Register block shapes (rm, rn) the planner considers. */
+const REGISTER_BLOCKS: readonly [number, number][] = [
+  [16, 16],
+  [16, 8],
+  [8, 16],
+  [8, 8],
+  [4, 16],
+  [16, 4],
+  [4, 8],
+  [8, 4],
+  [4, 4],
+  [1, 16],
+  [1, 4],
+];
+
+/** What `matmulTileFor` needs to know of a problem. */
+export interface MatmulShape {
+  /** Rows of each product. */
+  rows: number;
+  /** Columns of each product. */
+  cols: number;
+  /** Number of products. */
+  batches: number;
+}
+
+/** Estimated register-kernel cycles per depth for a problem, with rm x rn blocks on gx x gy. */
+function registerCost(p: MatmulShape, rm: number, rn: number, gy: number): number {
+  const gx = REGISTER_THREADS / gy;
+  const tiles = Math.ceil(p.rows / (rm * gy)) * Math.ceil(p.cols / (rn * gx)) * p.batches;
+  const vec4Fmas = rm * rn / 4;
+  const fma = vec4Fmas * (vec4Fmas > REGISTER_ACCUMULATORS ? SPILLED_FMA_CYCLES : FMA_CYCLES);
+  return tiles * (LOAD_CYCLES * (rm + rn) + fma);
+}
+
+/** Invocation rows per tile (gy), in order of preference among tiles of equal cost. */
+const REGISTER_ARRANGEMENTS = [2, 1, 4, 8];
+
+/** Relative cost within which a tile counts as equal to the cheapest. */
+const COST_SLACK = 1.05;
+
+/**
+ * The register tile for a problem: the first block shape and invocation arrangement, in
+ * order of preference, whose estimated work (padding to whole tiles included) is within 5%
+ * of the least; rm a multiple of 4 unless A is `"k4"`. Preferring one arrangement keeps the
+ * number of compiled variants of a model down (each takes about 150 ms to compile).
+ *
+ * @example
+ * ```ts
+ * // 16x16 blocks, 2 x 4 invocations: a 32x64 tile, 2 x 49 of them.
+ * registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
+ * ```
+ */
+export function registerTileFor(
+  p: MatmulShape,
+  a: OperandVector,
+  b: OperandVector,
+): RegisterTile {
+  const candidates = REGISTER_BLOCKS.filter(([rm]) => rm % 4 === 0 || a === "k4").flatMap((
+    [rm, rn],
+  ) => REGISTER_ARRANGEMENTS.map((gy) => ({ rm, rn, gy, cost: registerCost(p, rm, rn, gy) })));
+  const least = Math.min(...candidates.map((c) => c.cost));
+  const { rm, rn, gy } = candidates.find((c) => c.cost <= least * COST_SLACK)!;
+  const tm = rm * gy, tn = rn * (REGISTER_THREADS / gy);
+  return {
+    kind: "registers",
+    name: `r${tm}x${tn}b${rm}x${rn}a-${a}_b-${b}`,
+    tm,
+    tn,
+    rm,
+    rn,
+    a,
+    b,
+  };
+}
+
+/**
+ * The tile for a problem: the register kernel where `registers` (CPU-like adapters, see
+ * `GpuPlanContext.isFallbackAdapter`), else the workgroup kernel (64-row tiles, 16-row tiles
+ * for at most 16 rows), whose loads are always quads.
+ */
+export function matmulTileFor(
+  p: MatmulShape,
+  registers: boolean,
+  a: OperandVector,
+  b: OperandVector,
+): MatmulTile {
+  if (registers) return registerTileFor(p, a, b);
+  return p.rows <= WORKGROUP_TILES.small.tm ? WORKGROUP_TILES.small : WORKGROUP_TILES.large;
+}
+
+/** The vector form each operand's hooks must implement for `tile`. */
+function tileVectors(tile: MatmulTile): { a: OperandVector; b: OperandVector } {
+  return tile.kind === "registers" ? { a: tile.a, b: tile.b } : { a: "quad", b: "quad" };
 }
 
 /** Which index varies fastest across invocations when staging a tile: depth or quad. */
@@ -96,9 +249,9 @@ export type LoadOrder = "k" | "quad";
 export interface TiledMatmulSource {
   /** Tile configuration. */
   tile: MatmulTile;
-  /** Staging order for A: `"k"` when A(row, k) is contiguous along k. */
+  /** Workgroup kernel's staging order for A: `"k"` when A(row, k) is contiguous along k. */
   aOrder: LoadOrder;
-  /** Staging order for B: `"quad"` when B(k, col) is contiguous along col. */
+  /** Workgroup kernel's staging order for B: `"quad"` when B(k, col) is contiguous along col. */
   bOrder: LoadOrder;
   /** Bindings, `params`, and the hook functions described in the module doc. */
   decls: string;
@@ -109,6 +262,7 @@ export const MATMUL_UNIFORMS = {
   mm_rows: "u32",
   mm_cols: "u32",
   mm_depth: "u32",
+  mm_step: "u32",
   mm_tiles_m: "u32",
   mm_tiles_n: "u32",
   mm_count: "u32",
@@ -118,7 +272,8 @@ export const MATMUL_UNIFORMS = {
 export type MatmulUniformValues = { [K in keyof typeof MATMUL_UNIFORMS]: number };
 
 /**
- * Uniform values and workgroup grid for a `batches` x [rows, cols] x depth problem.
+ * Uniform values and workgroup grid for a `batches` x [rows, cols] x depth problem. Throws
+ * when a `"k4"` operand meets a depth that is not a multiple of 4.
  *
  * @example
  * ```ts
@@ -133,6 +288,12 @@ export function matmulDispatch(
   batches: number,
   maxPerDimension: number,
 ): { uniforms: MatmulUniformValues; workgroups: [number, number, number] } {
+  const { a, b } = tileVectors(tile);
+  if ((a === "k4" || b === "k4") && depth % 4 !== 0) {
+    throw new Error(
+      `Tile ${tile.name} loads 4 depths at a time; depth ${depth} is not a multiple of 4`,
+    );
+  }
   const tilesM = Math.ceil(rows / tile.tm);
   const tilesN = Math.ceil(cols / tile.tn);
   const count = tilesM * tilesN * batches;
@@ -141,6 +302,7 @@ export function matmulDispatch(
       mm_rows: rows,
       mm_cols: cols,
       mm_depth: depth,
+      mm_step: tile.kind === "registers" ? registerStep(depth) : tile.tk,
       mm_tiles_m: tilesM,
       mm_tiles_n: tilesN,
       mm_count: count,
@@ -148,6 +310,28 @@ export function matmulDispatch(
     workgroups: workgroupGrid(count, maxPerDimension),
   };
 }
+
+/** Returns the complete WGSL of a tiled matmul kernel around the op's `source`. */
+export function tiledMatmulWgsl(source: TiledMatmulSource): string {
+  return source.tile.kind === "registers"
+    ? registerWgsl(source.tile, source.decls)
+    : workgroupWgsl(source.tile, source);
+}
+
+/** WGSL locating the flat workgroup's tile: `batch`, `row0`, `col0`; returns past the count. */
+function tileOrigin(tm: number, tn: number): string {
+  return `let flat = ${FLAT_WORKGROUP_INDEX};
+  if (flat >= params.mm_count) { return; }
+  let tile_m = flat % params.mm_tiles_m;
+  let rest = flat / params.mm_tiles_m;
+  let batch = rest / params.mm_tiles_n;
+  let row0 = tile_m * ${tm}u;
+  let col0 = (rest % params.mm_tiles_n) * ${tn}u;`;
+}
+
+const MAIN_SIGNATURE = `fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32)`;
 
 /** Staging slots of one operand: WGSL lines binding `<p>_kk<r>` and `<p>_q<r>` per round. */
 function slots(prefix: string, quads: number, tk: number, threads: number, order: LoadOrder) {
@@ -167,66 +351,11 @@ function slots(prefix: string, quads: number, tk: number, threads: number, order
   return { rounds, lines };
 }
 
-/** Register-blocked kernel without workgroup memory. */
-function registersWgsl(source: TiledMatmulSource): string {
-  const { tm, tn, tk, rm, rn } = source.tile;
-  const gx = tn / rn, gy = tm / rm;
-  const threads = gx * gy;
-  const aq = [...Array(rm / 4).keys()];
-  const bq = [...Array(rn / 4).keys()];
-  const rows = [...Array(rm).keys()];
-  const cells = rows.flatMap((i) => bq.map((l) => `${i}_${l}`));
-  return /* wgsl */ `${source.decls}
-
-@compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let flat = ${FLAT_WORKGROUP_INDEX};
-  if (flat >= params.mm_count) { return; }
-  let tile_m = flat % params.mm_tiles_m;
-  let rest = flat / params.mm_tiles_m;
-  let batch = rest / params.mm_tiles_n;
-  let row = tile_m * ${tm}u + (lid / ${gx}u) * ${rm}u;
-  let col = (rest % params.mm_tiles_n) * ${tn}u + (lid % ${gx}u) * ${rn}u;
-  ${aq.map((j) => `let a_set${j} = mm_a_setup(batch, row + ${4 * j}u);`).join("\n  ")}
-  ${bq.map((l) => `let b_set${l} = mm_b_setup(batch, col + ${4 * l}u);`).join("\n  ")}
-  ${cells.map((c) => `var acc${c} = vec4<f32>(0.0);`).join("\n  ")}
-  for (var k0 = 0u; k0 < params.mm_depth; k0 += ${tk}u) {
-    ${cells.map((c) => `var part${c} = vec4<f32>(0.0);`).join("\n    ")}
-    let k1 = min(k0 + ${tk}u, params.mm_depth);
-    for (var k = k0; k < k1; k++) {
-      ${aq.map((j) => `let a${j} = mm_load_a(a_set${j}, k);`).join("\n      ")}
-      ${bq.map((l) => `let b${l} = mm_load_b(b_set${l}, k);`).join("\n      ")}
-      ${
-    rows.flatMap((i) =>
-      bq.map((l) =>
-        `part${i}_${l} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${l}, part${i}_${l});`
-      )
-    ).join("\n      ")
-  }
-    }
-    ${cells.map((c) => `acc${c} += part${c};`).join("\n    ")}
-  }
-  ${
-    rows.flatMap((i) =>
-      bq.map((l) =>
-        `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, col + ${
-          4 * l
-        }u, acc${i}_${l}); }`
-      )
-    ).join("\n  ")
-  }
-}
-`;
-}
-
-/** Returns the complete WGSL of a tiled matmul kernel around the op's `source`. */
-export function tiledMatmulWgsl(source: TiledMatmulSource): string {
-  if (source.tile.kind === "registers") return registersWgsl(source);
-  const { tm, tn, tk, rm, rn } = source.tile;
+/** The workgroup kernel (module doc). */
+function workgroupWgsl(tile: WorkgroupTile, source: TiledMatmulSource): string {
+  const { tm, tn, tk } = tile;
   const qa = tm / 4, qb = tn / 4;
-  const gx = tn / rn, gy = tm / rm;
-  const threads = gx * gy;
+  const threads = qa * qb;
   const a = slots("a", qa, tk, threads, source.aOrder);
   const b = slots("b", qb, tk, threads, source.bOrder);
   const setups: string[] = [...a.lines, ...b.lines];
@@ -240,59 +369,124 @@ export function tiledMatmulWgsl(source: TiledMatmulSource): string {
       setups.push(`let ${p}_set${r} = mm_${p}_setup(batch, ${first} + ${p}_q${r} * 4u);`);
       loads.push(
         `{ let k = k0 + ${p}_kk${r}; var v = vec4<f32>(0.0);`,
-        `  if (k < params.mm_depth) { v = mm_load_${p}(${p}_set${r}, k); }`,
+        `  if (k < params.mm_depth) { v = mm_load_${p}(${p}_set${r}, mm_depth(k)); }`,
         `  mm_${p}_tile[${p}_kk${r} * ${quads}u + ${p}_q${r}] = v; }`,
       );
     }
   }
-  const aq = [...Array(rm / 4).keys()];
-  const bq = [...Array(rn / 4).keys()];
-  const rows = [...Array(rm).keys()];
-  const cells = rows.flatMap((i) => bq.map((l) => `${i}_${l}`));
+  const rows = [0, 1, 2, 3];
   return /* wgsl */ `${source.decls}
 
 var<workgroup> mm_a_tile: array<vec4<f32>, ${tk * qa}>;
 var<workgroup> mm_b_tile: array<vec4<f32>, ${tk * qb}>;
 
 @compute @workgroup_size(${threads})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let flat = ${FLAT_WORKGROUP_INDEX};
-  if (flat >= params.mm_count) { return; }
-  let tile_m = flat % params.mm_tiles_m;
-  let rest = flat / params.mm_tiles_m;
-  let batch = rest / params.mm_tiles_n;
-  let row0 = tile_m * ${tm}u;
-  let col0 = (rest % params.mm_tiles_n) * ${tn}u;
+${MAIN_SIGNATURE} {
+  ${tileOrigin(tm, tn)}
   ${setups.join("\n  ")}
-  let tx = lid % ${gx}u;
-  let ty = lid / ${gx}u;
-  ${cells.map((c) => `var acc${c} = vec4<f32>(0.0);`).join("\n  ")}
+  let tx = lid % ${qb}u;
+  let ty = lid / ${qb}u;
+  ${rows.map((i) => `var acc${i} = vec4<f32>(0.0);`).join("\n  ")}
   for (var k0 = 0u; k0 < params.mm_depth; k0 += ${tk}u) {
     ${loads.join("\n    ")}
     workgroupBarrier();
-    ${cells.map((c) => `var part${c} = vec4<f32>(0.0);`).join("\n    ")}
+    ${rows.map((i) => `var part${i} = vec4<f32>(0.0);`).join("\n    ")}
     for (var kk = 0u; kk < ${tk}u; kk++) {
-      ${aq.map((j) => `let a${j} = mm_a_tile[kk * ${qa}u + ${j * gy}u + ty];`).join("\n      ")}
-      ${bq.map((l) => `let b${l} = mm_b_tile[kk * ${qb}u + ${l * gx}u + tx];`).join("\n      ")}
-      ${
-    rows.flatMap((i) =>
-      bq.map((l) =>
-        `part${i}_${l} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${l}, part${i}_${l});`
-      )
-    ).join("\n      ")
+      let av = mm_a_tile[kk * ${qa}u + ty];
+      let bv = mm_b_tile[kk * ${qb}u + tx];
+      ${rows.map((i) => `part${i} = fma(vec4<f32>(av[${i}]), bv, part${i});`).join("\n      ")}
+    }
+    ${rows.map((i) => `acc${i} += part${i};`).join("\n    ")}
+    workgroupBarrier();
   }
+  let out_row = row0 + ty * 4u;
+  let out_col = col0 + tx * 4u;
+  ${
+    rows.map((i) =>
+      `if (out_row + ${i}u < params.mm_rows) { mm_store(batch, out_row + ${i}u, out_col, acc${i}); }`
+    ).join("\n  ")
+  }
+}
+`;
+}
+
+const range = (n: number) => [...Array(n).keys()];
+
+/** The register kernel (module doc). */
+function registerWgsl(tile: RegisterTile, decls: string): string {
+  const { tm, tn, rm, rn } = tile;
+  const gx = tn / rn;
+  const chunk = tile.a === "k4" || tile.b === "k4" ? 4 : 1;
+  const quadsB = range(rn / 4);
+  const rows = range(rm);
+  const depths = range(chunk);
+  const cells = rows.flatMap((i) => quadsB.map((l) => `${i}_${l}`));
+  // One setup per row (k4) or row quad (quad), likewise for columns.
+  const aSetups = tile.a === "k4" ? rows : range(rm / 4);
+  const bSetups = tile.b === "k4" ? range(rn) : quadsB;
+  const aStride = tile.a === "k4" ? 1 : 4, bStride = tile.b === "k4" ? 1 : 4;
+  const loads: string[] = [];
+  if (tile.a === "k4") {
+    loads.push(...rows.map((i) => `let a${i} = mm_load_a(a_set${i}, d0);`));
+  } else {
+    for (const kk of depths) {
+      loads.push(...aSetups.map((j) => `let a${kk}_${j} = mm_load_a(a_set${j}, d${kk});`));
+    }
+  }
+  if (tile.b === "k4") {
+    loads.push(...bSetups.map((c) => `let b${c} = mm_load_b(b_set${c}, d0);`));
+  } else {
+    for (const kk of depths) {
+      loads.push(...bSetups.map((l) => `let b${kk}_${l} = mm_load_b(b_set${l}, d${kk});`));
+    }
+  }
+  const aAt = (i: number, kk: number) =>
+    tile.a === "k4" ? `a${i}[${kk}]` : `a${kk}_${i >> 2}[${i & 3}]`;
+  const bAt = (kk: number, l: number) =>
+    tile.b === "k4"
+      ? `vec4<f32>(${range(4).map((c) => `b${4 * l + c}[${kk}]`).join(", ")})`
+      : `b${kk}_${l}`;
+  const fmas = depths.flatMap((kk) =>
+    rows.flatMap((i) =>
+      quadsB.map((l) =>
+        `part${cells[i * quadsB.length + l]} = fma(vec4<f32>(${aAt(i, kk)}), ${bAt(kk, l)}, part${
+          cells[i * quadsB.length + l]
+        });`
+      )
+    )
+  );
+  const cursors = depths.map((kk) =>
+    `let d${kk} = ${kk === 0 ? "d" : `mm_depth_next(d${kk - 1})`};`
+  );
+  return /* wgsl */ `${decls}
+
+@compute @workgroup_size(${REGISTER_THREADS})
+${MAIN_SIGNATURE} {
+  ${tileOrigin(tm, tn)}
+  let row = row0 + (lid / ${gx}u) * ${rm}u;
+  let col = col0 + (lid % ${gx}u) * ${rn}u;
+  ${aSetups.map((j) => `let a_set${j} = mm_a_setup(batch, row + ${aStride * j}u);`).join("\n  ")}
+  ${bSetups.map((l) => `let b_set${l} = mm_b_setup(batch, col + ${bStride * l}u);`).join("\n  ")}
+  ${cells.map((c) => `var acc${c} = vec4<f32>(0.0);`).join("\n  ")}
+  var d = mm_depth(0u);
+  for (var k0 = 0u; k0 < params.mm_depth; k0 += params.mm_step) {
+    ${cells.map((c) => `var part${c} = vec4<f32>(0.0);`).join("\n    ")}
+    let k1 = min(k0 + params.mm_step, params.mm_depth);
+    for (var k = k0; k < k1; k += ${chunk}u) {
+      ${cursors.join("\n      ")}
+      d = mm_depth_next(d${chunk - 1});
+      ${loads.join("\n      ")}
+      ${fmas.join("\n      ")}
     }
     ${cells.map((c) => `acc${c} += part${c};`).join("\n    ")}
-    workgroupBarrier();
   }
   ${
     rows.flatMap((i) =>
-      bq.map((l) => {
-        const row = `row0 + ${(i >> 2) * gy * 4}u + ty * 4u + ${i & 3}u`;
-        const col = `col0 + ${l * gx * 4}u + tx * 4u`;
-        return `{ let r = ${row}; if (r < params.mm_rows) { mm_store(batch, r, ${col}, acc${i}_${l}); } }`;
-      })
+      quadsB.map((l) =>
+        `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, col + ${
+          4 * l
+        }u, acc${i}_${l}); }`
+      )
     ).join("\n  ")
   }
 }

@@ -1,0 +1,231 @@
+/**
+ * Per-run repacking of a Conv's operands into the layouts the register kernel of
+ * src/shaders/tiled_matmul.ts streams as aligned vec4s (src/ops/conv.ts): on llvmpipe a vec4
+ * load costs about 2/3 of four scalar loads and the conv loads each operand many times, so
+ * one pass that gathers each value once pays for itself.
+ *
+ * - Transposed weights: wt[grp][k][q] = (W[grp*mg + 4q + i][k] for i < 4, 0 past mg), so
+ *   that 4 output channels at one depth are one vec4.
+ * - Shifted input: for each kernel column j, a copy of the padded input whose column ox holds
+ *   the tap X[..., ox*stride_w + j*dil_w - pad_l] (the pre-activation applied, 0 in the
+ *   padding and past the output width), rows padded to a multiple of 4 columns; its row r is
+ *   the padded input's row r (row r*stride_h for a one-row kernel, which skips the rows a
+ *   strided 1x1 conv never reads). Then the taps of 4 consecutive output pixels of a row are
+ *   one aligned vec4 for every (channel, kernel row, kernel column), with no bounds checks.
+ *
+ * Both kernels run one invocation per row of their output and loop along it, so consecutive
+ * invocations read neighbouring addresses and nothing is divided in the loop.
+ *
+ * @module
+ */
+
+import type { GpuBindingSource, GpuProgram } from "../ops/op.ts";
+import type { ConvGeometry } from "../ops/conv.ts";
+import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "./grid.ts";
+import { uniformLayout } from "./uniform_layout.ts";
+
+const WORKGROUP = 64;
+const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
+const MAIN = `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP}u + lid;
+  if (row >= params.rows) { return; }`;
+
+/** A repacking pass: its program, and the bytes of the scratch buffer it writes. */
+export interface Repack {
+  /** The program; its last binding is the scratch buffer it writes. */
+  program: GpuProgram;
+  /** Bytes of that scratch buffer. */
+  bytes: number;
+}
+
+const TRANSPOSE_UNIFORMS = uniformLayout("Params", { rows: "u32", mg: "u32", depth: "u32" });
+
+/**
+ * The weight transposition of `g`: reads binding `weights` (W), writes `scratch` as
+ * [group][depth][ceil(mg / 4)] vec4s. One invocation per (group, depth) walks the row quads
+ * (4 scalar loads, one vec4 store each); where the depth is a multiple of 4, one invocation per
+ * (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and writes them transposed (half the
+ * per-lane load work on llvmpipe).
+ *
+ * @example
+ * ```ts
+ * const { program, bytes } = transposedWeights(g, { kind: "input", index: 1 }, { kind: "scratch", index: 0 }, limits);
+ * ```
+ */
+export function transposedWeights(
+  g: ConvGeometry,
+  weights: GpuBindingSource,
+  scratch: GpuBindingSource,
+  limits: GPUSupportedLimits,
+): Repack {
+  const depth = g.cg * g.kh * g.kw;
+  const blocks = depth % 4 === 0;
+  const rows = g.group * (blocks ? depth / 4 : depth);
+  const body = blocks
+    ? /* wgsl */ `let k4 = row % (params.depth / 4u);
+  let first = (row / (params.depth / 4u)) * params.mg;
+  let out = row * 4u * quads;
+  for (var q = 0u; q < quads; q++) {
+    let m = q * 4u + ${LANES};
+    let inside = m < vec4<u32>(params.mg);
+    let i = select(vec4<u32>(0u), ((first + m) * params.depth) / 4u + k4, inside);
+    let zero = vec4<f32>(0.0);
+    let r0 = select(zero, w[i.x], inside.x);
+    let r1 = select(zero, w[i.y], inside.y);
+    let r2 = select(zero, w[i.z], inside.z);
+    let r3 = select(zero, w[i.w], inside.w);
+    wt[out + q] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+    wt[out + quads + q] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+    wt[out + 2u * quads + q] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
+    wt[out + 3u * quads + q] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
+  }`
+    : /* wgsl */ `let first = (row / params.depth) * params.mg;
+  let k = row % params.depth;
+  for (var q = 0u; q < quads; q++) {
+    let m = q * 4u + ${LANES};
+    let inside = m < vec4<u32>(params.mg);
+    let i = select(vec4<u32>(0u), (first + m) * params.depth + k, inside);
+    wt[row * quads + q] = select(vec4<f32>(0.0), vec4<f32>(w[i.x], w[i.y], w[i.z], w[i.w]),
+                                 inside);
+  }`;
+  const wgsl = () =>
+    /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<${blocks ? "vec4<f32>" : "f32"}>;
+@group(0) @binding(1) var<storage, read_write> wt: array<vec4<f32>>;
+${TRANSPOSE_UNIFORMS.struct}
+@group(0) @binding(2) var<uniform> params: Params;
+
+${MAIN}
+  let quads = (params.mg + 3u) / 4u;
+  ${body}
+}
+`;
+  return {
+    program: {
+      key: `conv_transposed_weights_f32_${blocks ? "vec4" : "scalar"}_wg${WORKGROUP}`,
+      wgsl,
+      bindings: [weights, scratch],
+      uniforms: TRANSPOSE_UNIFORMS.pack({ rows, mg: g.mg, depth }),
+      workgroups: workgroupGrid(
+        Math.ceil(rows / WORKGROUP),
+        limits.maxComputeWorkgroupsPerDimension,
+      ),
+    },
+    bytes: g.group * depth * Math.ceil(g.mg / 4) * 16,
+  };
+}
+
+/** Shape of the shifted input: kernel columns x n x c x `rows` x `cols`. */
+export interface ShiftedLayout {
+  /** Rows of each channel plane: the padded input rows the taps reach. */
+  rows: number;
+  /** Padded input rows per copy row: stride_h for a one-row kernel, else 1. */
+  rowStep: number;
+  /** Columns of each row: the output width rounded up to a multiple of 4. */
+  cols: number;
+  /** Elements of one kernel column's copy (n * c * rows * cols). */
+  plane: number;
+}
+
+/** The shifted-input layout of `g`. */
+export function shiftedLayout(g: ConvGeometry): ShiftedLayout {
+  const rowStep = g.kh === 1 ? g.strideH : 1;
+  const rows = g.kh === 1 ? g.oh : (g.oh - 1) * g.strideH + (g.kh - 1) * g.dilH + 1;
+  const cols = Math.ceil(g.ow / 4) * 4;
+  return { rows, rowStep, cols, plane: g.n * g.c * rows * cols };
+}
+
+const SHIFT_UNIFORMS = uniformLayout("Params", {
+  rows: "u32",
+  plane_rows: "u32",
+  c: "u32",
+  h: "u32",
+  w: "u32",
+  ow: "u32",
+  xs_rows: "u32",
+  row_step: "u32",
+  xs_quads: "u32",
+  stride_w: "u32",
+  dil_w: "u32",
+  pad_t: "i32",
+  pad_l: "i32",
+});
+
+/**
+ * The shifted input of `g` (module doc): reads X, and the pre-activation's scale and shift
+ * where `g.pre` is not "none", from `inputs` (in that order); writes `scratch` as vec4s.
+ * `pre(v, c)` is the WGSL applying the pre-activation of channel `c` to the vec4 `v`.
+ *
+ * @example
+ * ```ts
+ * const { program, bytes } = shiftedInput(g, [{ kind: "input", index: 0 }], { kind: "scratch", index: 0 }, (v) => v, limits);
+ * ```
+ */
+export function shiftedInput(
+  g: ConvGeometry,
+  inputs: GpuBindingSource[],
+  scratch: GpuBindingSource,
+  pre: (v: string, channel: string) => string,
+  limits: GPUSupportedLimits,
+): Repack {
+  const layout = shiftedLayout(g);
+  const rows = g.kw * g.n * g.c * layout.rows;
+  const names = ["x", ...(g.pre === "none" ? [] : ["pre_scale", "pre_shift"])];
+  const wgsl = () =>
+    /* wgsl */ `${
+      names.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`)
+        .join("\n")
+    }
+@group(0) @binding(${names.length}) var<storage, read_write> xs: array<vec4<f32>>;
+${SHIFT_UNIFORMS.struct}
+@group(0) @binding(${names.length + 1}) var<uniform> params: Params;
+
+${MAIN}
+  // row = j * plane_rows + (image * c + channel) * xs_rows + r, for padded input row r*row_step
+  let ih = i32((row % params.xs_rows) * params.row_step) - params.pad_t;
+  let image_channel = (row % params.plane_rows) / params.xs_rows;
+  let j = row / params.plane_rows;
+  let channel = image_channel % params.c;
+  let row_inside = ih >= 0 && ih < i32(params.h);
+  let base = (image_channel * params.h + u32(max(ih, 0))) * params.w;
+  let iw0 = i32(j * params.dil_w) - params.pad_l;
+  for (var q = 0u; q < params.xs_quads; q++) {
+    let ox = q * 4u + ${LANES};
+    let iw = vec4<i32>(ox * params.stride_w) + iw0;
+    let inside = vec4<bool>(row_inside) & (ox < vec4<u32>(params.ow)) & (iw >= vec4<i32>(0)) &
+                 (iw < vec4<i32>(i32(params.w)));
+    let i = select(vec4<u32>(0u), base + vec4<u32>(iw), inside);
+    let v = vec4<f32>(x[i.x], x[i.y], x[i.z], x[i.w]);
+    xs[row * params.xs_quads + q] = select(vec4<f32>(0.0), ${pre("v", "channel")}, inside);
+  }
+}
+`;
+  return {
+    program: {
+      key: `conv_shifted_input_f32_pre-${g.pre}_wg${WORKGROUP}`,
+      wgsl,
+      bindings: [...inputs, scratch],
+      uniforms: SHIFT_UNIFORMS.pack({
+        rows,
+        plane_rows: rows / g.kw,
+        c: g.c,
+        h: g.h,
+        w: g.w,
+        ow: g.ow,
+        xs_rows: layout.rows,
+        row_step: layout.rowStep,
+        xs_quads: layout.cols / 4,
+        stride_w: g.strideW,
+        dil_w: g.dilW,
+        pad_t: g.padT,
+        pad_l: g.padL,
+      }),
+      workgroups: workgroupGrid(
+        Math.ceil(rows / WORKGROUP),
+        limits.maxComputeWorkgroupsPerDimension,
+      ),
+    },
+    bytes: g.kw * layout.plane * 4,
+  };
+}

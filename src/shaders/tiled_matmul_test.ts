@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import {
+  matmulDispatch,
+  matmulTileFor,
+  REGISTER_THREADS,
+  registerStep,
+  registerTileFor,
+  tiledMatmulWgsl,
+  WORKGROUP_TILES,
+} from "./tiled_matmul.ts";
+
+Deno.test("matmulTileFor keeps the workgroup tiles for GPUs: 16 rows or fewer get the small one", () => {
+  const tile = (rows: number) =>
+    matmulTileFor({ rows, cols: 100, batches: 1 }, false, "quad", "quad");
+  assert.equal(tile(1), WORKGROUP_TILES.small);
+  assert.equal(tile(16), WORKGROUP_TILES.small);
+  assert.equal(tile(17), WORKGROUP_TILES.large);
+});
+
+Deno.test("registerTileFor arranges one SIMD group of invocations over whole blocks", () => {
+  for (const rows of [1, 3, 16, 17, 64, 512]) {
+    for (const cols of [1, 49, 196, 3136]) {
+      for (const a of ["quad", "k4"] as const) {
+        const t = registerTileFor({ rows, cols, batches: 1 }, a, "quad");
+        const label = `${rows}x${cols} ${a}: ${t.name}`;
+        assert.equal((t.tm / t.rm) * (t.tn / t.rn), REGISTER_THREADS, label);
+        assert.ok(Number.isInteger(t.tm / t.rm) && Number.isInteger(t.tn / t.rn), label);
+        assert.equal(t.rn % 4, 0, label);
+        if (a === "quad") assert.equal(t.rm % 4, 0, label);
+      }
+    }
+  }
+});
+
+Deno.test("registerTileFor picks 16x16 blocks for large problems and thin ones for a row", () => {
+  // Large: 16x16 blocks need the fewest loads per multiply-add (16 + 16 per 256).
+  const conv = registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
+  assert.deepEqual([conv.rm, conv.rn], [16, 16]);
+  // 3136 columns are 49 tiles of 64: no padding, so 2 row blocks of 16 x 4 column blocks.
+  assert.deepEqual([conv.tm, conv.tn], [32, 64]);
+  // One row loaded as vec4s of depths: a single row per invocation, 16 columns.
+  const gemv = registerTileFor({ rows: 1, cols: 1000, batches: 1 }, "k4", "k4");
+  assert.deepEqual([gemv.rm, gemv.rn], [1, 16]);
+  // One row loaded as quads of rows: 4 rows per invocation at least.
+  assert.equal(registerTileFor({ rows: 1, cols: 1000, batches: 1 }, "quad", "k4").rm, 4);
+});
+
+Deno.test("matmulDispatch counts tiles over batches and refuses k4 loads of a ragged depth", () => {
+  const tile = registerTileFor({ rows: 64, cols: 3136, batches: 2 }, "quad", "quad");
+  const { uniforms, workgroups } = matmulDispatch(tile, 64, 3136, 576, 2, 65535);
+  assert.deepEqual(uniforms, {
+    mm_rows: 64,
+    mm_cols: 3136,
+    mm_depth: 576,
+    mm_step: 32,
+    mm_tiles_m: 2,
+    mm_tiles_n: 49,
+    mm_count: 2 * 49 * 2,
+  });
+  assert.deepEqual(workgroups, [196, 1, 1]);
+  const k4 = registerTileFor({ rows: 1, cols: 8, batches: 1 }, "k4", "quad");
+  assert.throws(() => matmulDispatch(k4, 1, 8, 6, 1, 65535), /depth 6 is not a multiple of 4/);
+  assert.doesNotThrow(() => matmulDispatch(k4, 1, 8, 8, 1, 65535));
+});
+
+Deno.test("register kernel WGSL has no workgroup memory or barrier; the workgroup kernel has both", () => {
+  const decls = "/* hooks */";
+  const registers = tiledMatmulWgsl({
+    tile: registerTileFor({ rows: 64, cols: 64, batches: 1 }, "quad", "k4"),
+    aOrder: "k",
+    bOrder: "quad",
+    decls,
+  });
+  assert.ok(!/workgroupBarrier|var<workgroup>/.test(registers));
+  assert.match(registers, new RegExp(`@workgroup_size\\(${REGISTER_THREADS}\\)`));
+  const workgroup = tiledMatmulWgsl({
+    tile: WORKGROUP_TILES.large,
+    aOrder: "k",
+    bOrder: "quad",
+    decls,
+  });
+  assert.match(workgroup, /workgroupBarrier/);
+  assert.match(workgroup, /var<workgroup> mm_a_tile/);
+});
+
+Deno.test("registerStep is the power of 2 nearest sqrt(depth), from 16 to 64", () => {
+  // sqrt: 1, 8, 24 (log2 4.58), 22.6 (log2 4.5 rounds up), 48, 67.9, 1000.
+  const cases = [[1, 16], [64, 16], [576, 32], [512, 32], [2304, 64], [4608, 64], [1e6, 64]];
+  for (const [depth, step] of cases) assert.equal(registerStep(depth), step, `depth ${depth}`);
+});
