@@ -38,13 +38,14 @@ import {
 } from "../shaders/conv_repack.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
+import type { ConvWindow } from "./conv_window.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, GpuProgram, OpDef } from "./op.ts";
 
 /** Pre-activation applied to in-bounds input elements on load. */
 export type PreActivation = "none" | "bn" | "bn_relu";
 
 /** A Conv node's validated geometry and fused extras. */
-export interface ConvGeometry {
+export interface ConvGeometry extends ConvWindow {
   /** Batch. */
   n: number;
   /** Input channels, height, width. */
@@ -57,16 +58,6 @@ export interface ConvGeometry {
   group: number;
   cg: number;
   mg: number;
-  /** Kernel size, strides, dilations. */
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  dilH: number;
-  dilW: number;
-  /** Leading (top, left) padding; trailing padding only shapes `oh`/`ow`. */
-  padT: number;
-  padL: number;
   /** Output height and width. */
   oh: number;
   ow: number;

@@ -13,6 +13,7 @@ import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/ty
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { nodeLabel, requireOutputs } from "./attributes.ts";
+import { CONV_WINDOW_UNIFORMS, convWindowOf, convWindowUniforms } from "./conv_window.ts";
 import { checkNhwc4 } from "./nhwc4.ts";
 import type { GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { type PoolWindow, poolWindow } from "./pool_window.ts";
@@ -69,14 +70,7 @@ const PARAMS = uniformLayout("Params", {
   cw: "u32",
   oh: "u32",
   ow: "u32",
-  kh: "u32",
-  kw: "u32",
-  stride_h: "u32",
-  stride_w: "u32",
-  dil_h: "u32",
-  dil_w: "u32",
-  pad_t: "i32",
-  pad_l: "i32",
+  ...CONV_WINDOW_UNIFORMS,
 });
 
 function wgsl(dtype: "u8" | "i8"): string {
@@ -129,14 +123,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
         cw: g.cp / 4,
         oh: hAxis.out,
         ow: wAxis.out,
-        kh: hAxis.kernel,
-        kw: wAxis.kernel,
-        stride_h: hAxis.stride,
-        stride_w: wAxis.stride,
-        dil_h: hAxis.dilation,
-        dil_w: wAxis.dilation,
-        pad_t: hAxis.padBegin,
-        pad_l: wAxis.padBegin,
+        ...convWindowUniforms(convWindowOf(g.window)),
       }),
       workgroups: workgroupGrid(
         Math.ceil(words / WORKGROUP_SIZE),

@@ -39,6 +39,7 @@ import { BYTE_OF_WGSL, i8Offset, LUT_BYTE_WGSL } from "../shaders/int8_pack.ts";
 import { I32_TO_F32_WGSL, REQUANTIZE_WGSL } from "../shaders/requantize.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { intAttr, intsAttr, nodeLabel, requireOutputs, stringAttr } from "./attributes.ts";
+import { CONV_WINDOW_UNIFORMS, type ConvWindow, convWindowUniforms } from "./conv_window.ts";
 import { checkNhwc4 } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { quantRange, requantize, wrapInt32 } from "./quant_math.ts";
@@ -49,7 +50,7 @@ const X = 0, W = 1, B = 2, S = 3, Z = 4, R = 5, T = 6;
 export type ResidualRole = "none" | "first" | "second";
 
 /** A QLinearConvNhwc node's validated geometry. */
-export interface NhwcConvGeometry {
+export interface NhwcConvGeometry extends ConvWindow {
   n: number;
   h: number;
   w: number;
@@ -59,14 +60,6 @@ export interface NhwcConvGeometry {
   oh: number;
   ow: number;
   mp: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  dilH: number;
-  dilW: number;
-  padT: number;
-  padL: number;
   depthwise: boolean;
   dtype: "u8" | "i8";
   xPad: number;
@@ -314,14 +307,7 @@ const PARAMS = uniformLayout("Params", {
   oh: "u32",
   ow: "u32",
   mw: "u32",
-  kh: "u32",
-  kw: "u32",
-  stride_h: "u32",
-  stride_w: "u32",
-  dil_h: "u32",
-  dil_w: "u32",
-  pad_t: "i32",
-  pad_l: "i32",
+  ...CONV_WINDOW_UNIFORMS,
   x_pad: "u32",
   y_zero: "i32",
 });
@@ -480,14 +466,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
         oh: g.oh,
         ow: g.ow,
         mw: g.mp / 4,
-        kh: g.kh,
-        kw: g.kw,
-        stride_h: g.strideH,
-        stride_w: g.strideW,
-        dil_h: g.dilH,
-        dil_w: g.dilW,
-        pad_t: g.padT,
-        pad_l: g.padL,
+        ...convWindowUniforms(g),
         x_pad: (padByte * 0x01010101) >>> 0,
         y_zero: g.yZero,
       }),

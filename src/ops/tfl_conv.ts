@@ -31,6 +31,12 @@ import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/ty
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { intAttr, nodeLabel, requireOutputs } from "./attributes.ts";
+import {
+  CONV_WINDOW_UNIFORMS,
+  type ConvWindow,
+  convWindowOf,
+  convWindowUniforms,
+} from "./conv_window.ts";
 import { checkNhwc4 } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { poolWindow } from "./pool_window.ts";
@@ -48,7 +54,7 @@ import {
 const X = 0, W = 1, B = 2, R = 3;
 
 /** A TflConv node's validated geometry and epilogue. */
-interface ConvGeometry {
+interface ConvGeometry extends ConvWindow {
   n: number;
   h: number;
   w: number;
@@ -56,14 +62,6 @@ interface ConvGeometry {
   oh: number;
   ow: number;
   mp: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  dilH: number;
-  dilW: number;
-  padT: number;
-  padL: number;
   depthwise: boolean;
   xPad: number;
   requant: Requant;
@@ -108,14 +106,7 @@ function geometry(node: Node, inputs: readonly (TensorType | undefined)[]): Conv
     oh: wh.out,
     ow: ww.out,
     mp,
-    kh: wh.kernel,
-    kw: ww.kernel,
-    strideH: wh.stride,
-    strideW: ww.stride,
-    dilH: wh.dilation,
-    dilW: ww.dilation,
-    padT: wh.padBegin,
-    padL: ww.padBegin,
+    ...convWindowOf([wh, ww]),
     depthwise,
     xPad,
     requant: requantOf(node, inputs[R], mp),
@@ -219,14 +210,7 @@ const PARAMS = uniformLayout("Params", {
   oh: "u32",
   ow: "u32",
   mw: "u32",
-  kh: "u32",
-  kw: "u32",
-  stride_h: "u32",
-  stride_w: "u32",
-  dil_h: "u32",
-  dil_w: "u32",
-  pad_t: "i32",
-  pad_l: "i32",
+  ...CONV_WINDOW_UNIFORMS,
   x_pad: "u32",
   ...REQUANT_UNIFORMS,
 });
@@ -302,14 +286,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
         oh: g.oh,
         ow: g.ow,
         mw: g.mp / 4,
-        kh: g.kh,
-        kw: g.kw,
-        stride_h: g.strideH,
-        stride_w: g.strideW,
-        dil_h: g.dilH,
-        dil_w: g.dilW,
-        pad_t: g.padT,
-        pad_l: g.padL,
+        ...convWindowUniforms(g),
         x_pad: (pad | (pad << 8) | (pad << 16) | (pad << 24)) >>> 0,
         ...requantUniforms(g.requant),
       }),
