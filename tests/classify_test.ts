@@ -26,15 +26,15 @@ import { seededRandom } from "../src/testing/random.ts";
 import { assertClose, TOLERANCES } from "../src/testing/tolerance.ts";
 import { writeModelDir } from "../src/weights/load_file.ts";
 import { type ImagePreprocess, PREPROCESS_PRESETS } from "../src/weights/preprocess.ts";
+import { zooModel, zooModelUnavailable } from "./_zoo.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SHARED = fileURLToPath(new URL("../../shared/", import.meta.url));
 const HAS_SHARED = await Deno.stat(SHARED).then((s) => s.isDirectory, () => false);
 const ZOO = join(SHARED, "models", "zoo-synth");
 const IMAGES = join(SHARED, "images");
-/** Full-size zoo-synth models, generated on demand by shared/tools/zoo/make_models.py. */
-const FULL_SIZE_RESNET18 = join(ROOT, ".cache", "zoo", "resnet18-v1-7-synth.onnx");
-const HAS_FULL_SIZE = await Deno.stat(FULL_SIZE_RESNET18).then((s) => s.isFile, () => false);
+/** Why the full-size resnet18-v1-7-synth can be neither read nor made, if it cannot. */
+const FULL_SIZE_UNAVAILABLE = zooModelUnavailable("resnet18-v1-7");
 const HAS_GPU = await navigator.gpu?.requestAdapter().then((a) => a !== null, () => false);
 
 /** The fixtures every test shares: a temporary folder with models and images. */
@@ -420,11 +420,12 @@ for (
 
 Deno.test({
   name: "classify's top-1 equals onnxruntime's for the full-size resnet18-v1-7-synth " +
-    "(needs ../shared and .cache/zoo from make_models.py)",
-  ignore: !HAS_SHARED || !HAS_FULL_SIZE,
+    "(needs ../shared; made on demand by make_models.py)",
+  ignore: !HAS_SHARED || FULL_SIZE_UNAVAILABLE !== undefined,
   fn: async () => {
     const paths = (await photoPaths()).filter((_, i) => i % 40 === 0);
-    await compareTop1(FULL_SIZE_RESNET18, paths, PREPROCESS_PRESETS.imagenet, 4);
+    const model = await zooModel("resnet18-v1-7");
+    await compareTop1(model, paths, PREPROCESS_PRESETS.imagenet, 4);
   },
 });
 
