@@ -10,31 +10,16 @@
  * `base + sum(coord_d * stride_d)`, with `base` the offset of the first element taken and
  * `stride_d = step_d * input stride_d` (negative for negative steps).
  *
- * GPU: one invocation per output element (src/shaders/elementwise.ts) decomposes its index
- * over the output dims (src/shaders/strided.ts, after collapsing dims contiguous in the
- * input). Negative strides sit in the u32 uniforms as two's complement and the u32 sums wrap
- * modulo 2^32 to the right non-negative offset. The kernel moves 32-bit words, so one
- * pipeline serves f32 and i32. Compiled in: workgroup size only.
+ * The kernel and reference are strided_gather.ts's.
  *
  * @module
  */
 
-import { makeTensor, type Node, sizeOf, type Tensor, type TensorType } from "../graph/types.ts";
-import {
-  ELEMENTWISE_WORKGROUP_SIZE,
-  elementwiseMain,
-  elementwiseWorkgroups,
-} from "../shaders/elementwise.ts";
-import {
-  collapseDims,
-  contiguousStrides,
-  STRIDED_FIELD,
-  stridedOffset,
-  stridedOffsetsFn,
-  stridedWords,
-} from "../shaders/strided.ts";
-import { intsAttr, nodeLabel, normalizeAxis, requireInputs, requireOutputs } from "./attributes.ts";
-import type { GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
+import type { Node } from "../graph/types.ts";
+import { contiguousStrides } from "../shaders/strided.ts";
+import { intsAttr, nodeLabel, normalizeAxis } from "./attributes.ts";
+import type { OpDef } from "./op.ts";
+import { type StridedGather, stridedGatherOp } from "./strided_gather.ts";
 
 /** One sliced axis: the first index taken and how many elements are taken. */
 export interface SliceRange {
@@ -62,10 +47,7 @@ function clamp(v: number, lo: number, hi: number): number {
 }
 
 /** The slice of an input of `shape` as a strided gather: output dims, strides and base. */
-function gather(
-  node: Node,
-  shape: readonly number[],
-): { dims: number[]; strides: number[]; base: number } {
+function gather(node: Node, shape: readonly number[]): StridedGather {
   const starts = intsAttr(node, "starts");
   const ends = intsAttr(node, "ends");
   const axes = intsAttr(node, "axes", [...starts.keys()]);
@@ -103,60 +85,5 @@ function gather(
   return { dims, strides, base };
 }
 
-function inferTypes(node: Node, inputs: (TensorType | undefined)[]): TensorType[] {
-  const [x] = requireInputs(node, inputs, 1, ["f32", "i32"]);
-  requireOutputs(node, 1);
-  return [{ dtype: x.dtype, shape: gather(node, x.shape).dims }];
-}
-
-function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
-  const x = inputs[0]!;
-  const { dims, strides, base } = gather(node, x.shape);
-  const y = makeTensor(x.dtype, dims);
-  for (let i = 0; i < y.data.length; i++) {
-    y.data[i] = x.data[base + stridedOffset(i, dims, strides)];
-  }
-  return [y];
-}
-
-function wgsl(): string {
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-struct Params {
-  length: u32, rank: u32, base: u32, _pad0: u32,
-  dims: ${STRIDED_FIELD}, strides: ${STRIDED_FIELD},
-}
-@group(0) @binding(2) var<uniform> params: Params;
-${stridedOffsetsFn("offsets", "params.rank", "params.dims", ["params.strides"])}
-
-fn value_at(i: u32) -> u32 {
-  return x[params.base + offsets(i)[0]];
-}
-${elementwiseMain("u32", 1)}`;
-}
-
-function gpu(ctx: GpuPlanContext): GpuPlan {
-  const g = gather(ctx.node, ctx.inputs[0]!.shape);
-  const { dims, strides } = collapseDims(g.dims, [g.strides]);
-  const length = sizeOf(g.dims);
-  const owner = nodeLabel(ctx.node);
-  return {
-    programs: [{
-      key: `slice_b32_wg${ELEMENTWISE_WORKGROUP_SIZE}`,
-      wgsl,
-      bindings: [{ kind: "input", index: 0 }, { kind: "output", index: 0 }],
-      uniforms: new Uint32Array([
-        length,
-        dims.length,
-        g.base,
-        0,
-        ...stridedWords(dims, owner),
-        ...stridedWords(strides[0], owner),
-      ]),
-      workgroups: elementwiseWorkgroups("u32", length, ctx.limits),
-    }],
-  };
-}
-
 /** Slice of f32 and i32 tensors. */
-export const slice: OpDef = { op: "Slice", inferTypes, reference, gpu };
+export const slice: OpDef = stridedGatherOp("Slice", gather);
