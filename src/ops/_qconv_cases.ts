@@ -169,6 +169,31 @@ export const QCONV_CASES: QConvCase[] = [
     bias: true,
   },
   {
+    // 9 * 132 / 2 = 594 depth pairs: two depth blocks of the WebAssembly product, a half
+    // chunk of 8 channels per tap, 63 pixels over many panels, 20 output channels.
+    name: "wide 3x3 C=132",
+    x: "u8",
+    w: "i8",
+    shape: [1, 132, 7, 9],
+    m: 20,
+    kernel: [3, 3],
+    pads: [1, 1, 1, 1],
+    perChannel: true,
+    bias: true,
+  },
+  {
+    name: "u8 wide stride 2 with weight zero points",
+    x: "u8",
+    w: "u8",
+    shape: [2, 24, 9, 8],
+    m: 13,
+    kernel: [3, 3],
+    strides: [2, 2],
+    pads: [1, 0, 1, 1],
+    weightZeroPoint: true,
+    bias: true,
+  },
+  {
     name: "depthwise ties",
     x: "u8",
     w: "i8",

@@ -21,8 +21,9 @@
  *   y[m]   = requantize(acc[m], S[m], y_zero_point)       (quant_math.ts)
  * lowerInt8 chooses B so that acc equals QLinearConv's exact accumulator (see there).
  *
- * CPU: `reference` (plain loops over the definition) and `cpu` (the input converted to i8
- * once, contiguous dot products over the packed channels).
+ * CPU: `reference` (plain loops over the definition) and `cpu` (dense convs as an int16-pair
+ * matrix product in WebAssembly SIMD, src/wasm/wasm_qconv.ts; depthwise ones, and engines
+ * without SIMD, in TypeScript with the input converted to i8 once).
  *
  * GPU: one invocation computes 4 output channels (one word) for 4 adjacent output pixels;
  * dense convs take `dot4I8Packed` of an input word (4 channels, XOR 0x80 for u8) with each of
@@ -43,6 +44,7 @@ import { CONV_WINDOW_UNIFORMS, type ConvWindow, convWindowUniforms } from "./con
 import { checkNhwc4 } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { quantRange, requantize, wrapInt32 } from "./quant_math.ts";
+import { sharedWasmQConv } from "../wasm/wasm_qconv.ts";
 
 const X = 0, W = 1, B = 2, S = 3, Z = 4, R = 5, T = 6;
 
@@ -229,12 +231,45 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
 }
 
 /**
- * Fast CPU kernel: the input converted to i8 once (padding taps read the pad value from a
- * zero-point row), then per output pixel and tap one contiguous dot product over the packed
- * channels for every output channel (dense) or one multiply per channel (depthwise).
+ * Fast CPU kernel: dense convs on the WebAssembly SIMD integer product (wasm_qconv.ts) where
+ * the engine has it, else `cpuTypeScript`.
  */
 function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   const g = nhwcConvGeometry(node, inputs);
+  const wasm = g.depthwise ? null : sharedWasmQConv();
+  if (wasm) {
+    const y = makeTensor(g.dtype, [g.n, g.oh, g.ow, g.mp]);
+    wasm.conv(g, {
+      x: inputs[X]!.data as Uint8Array | Int8Array,
+      w: inputs[W]!.data as Int8Array,
+      bias: inputs[B]!.data as Int32Array,
+      scale: inputs[S]!.data as Float32Array,
+      zeroPoints: inputs[Z]?.data as Int32Array | undefined,
+      residual: inputs[R] && {
+        r: inputs[R].data as Uint8Array | Int8Array,
+        table: inputs[T]!.data as Uint8Array,
+      },
+    }, y.data as Uint8Array | Int8Array);
+    return [y];
+  }
+  return qconvNhwcTypeScript(g, inputs);
+}
+
+/**
+ * The CPU kernel in TypeScript (depthwise convs, and engines without WebAssembly SIMD): the
+ * input converted to i8 once (padding taps read the pad value from a zero-point row), then
+ * per output pixel and tap one contiguous dot product over the packed channels for every
+ * output channel (dense) or one multiply per channel (depthwise).
+ *
+ * @example
+ * ```ts
+ * const [y] = qconvNhwcTypeScript(nhwcConvGeometry(node, inputs), inputs);
+ * ```
+ */
+export function qconvNhwcTypeScript(
+  g: NhwcConvGeometry,
+  inputs: (Tensor | undefined)[],
+): Tensor[] {
   const raw = inputs[X]!.data;
   const x = new Int8Array(raw.length);
   const offset = g.dtype === "u8" ? 128 : 0;

@@ -8,7 +8,12 @@ import { packNhwc } from "./pack_nhwc.ts";
 import { qlinearAdd } from "./qlinear_add.ts";
 import { qlinearAddTable } from "./qlinear_add_lut.ts";
 import { qlinearConv } from "./qlinear_conv.ts";
-import { qlinearConvNhwc, type ResidualRole } from "./qlinear_conv_nhwc.ts";
+import {
+  nhwcConvGeometry,
+  qconvNhwcTypeScript,
+  qlinearConvNhwc,
+  type ResidualRole,
+} from "./qlinear_conv_nhwc.ts";
 import { packQLinearConv } from "./qlinear_conv_pack.ts";
 import { QCONV_CASES, qconvNode, qconvOperands } from "./_qconv_cases.ts";
 import { unpackNhwc } from "./unpack_nhwc.ts";
@@ -105,14 +110,24 @@ function withResidual(
   return { lowered, inputs: [...l.inputs, rp, table], expected };
 }
 
-Deno.test("QLinearConvNhwc fast CPU kernel equals the reference on every case", () => {
+Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the reference", () => {
+  const kernels = [
+    ["cpu", (node: Node, inputs: (Tensor | undefined)[]) => qlinearConvNhwc.cpu!(node, inputs)],
+    [
+      "TypeScript",
+      (node: Node, inputs: (Tensor | undefined)[]) =>
+        qconvNhwcTypeScript(nhwcConvGeometry(node, inputs), inputs),
+    ],
+  ] as const;
   for (let i = 0; i < QCONV_CASES.length; i++) {
-    for (const role of ["none", "first"] as const) {
+    for (const role of ["none", "first", "second"] as const) {
       const l = lower(i);
       const { lowered, inputs } = role === "none" ? l : withResidual(l, role, 300 + i);
       const [expected] = qlinearConvNhwc.reference(lowered, inputs);
-      const [actual] = qlinearConvNhwc.cpu!(lowered, inputs);
-      assertClose(actual.data, expected.data, TOLERANCES.exact, `${l.c.name} ${role}`);
+      for (const [kernel, run] of kernels) {
+        const [actual] = run(lowered, inputs);
+        assertClose(actual.data, expected.data, TOLERANCES.exact, `${kernel} ${l.c.name} ${role}`);
+      }
     }
   }
 });

@@ -1,9 +1,10 @@
 /**
  * The body of one WebAssembly function: its locals and its instruction bytes, emitted by name.
  * Only the instructions resin's generated kernels use are here (i32 arithmetic and compares,
- * loops, ifs, indirect calls, scalar and SIMD memory access, f32 and f32x4 arithmetic, lane
- * access and shuffles, relaxed-SIMD fused multiply-add); opcodes follow the WebAssembly 2.0
- * binary format and the relaxed-SIMD proposal.
+ * loops, ifs, indirect calls, scalar and SIMD memory access, f32, f32x4 and integer SIMD
+ * arithmetic, conversions and narrowing, lane access and shuffles, relaxed-SIMD fused
+ * multiply-add); opcodes follow the WebAssembly 2.0 binary format and the relaxed-SIMD
+ * proposal.
  *
  * @module
  */
@@ -34,16 +35,31 @@ const PLAIN = {
   "i32.sub": [0x6b],
   "i32.mul": [0x6c],
   "i32.and": [0x71],
+  "i32.or": [0x72],
+  "i32.shl": [0x74],
   "i32.shr_u": [0x76],
   "f32.add": [0x92],
   "f32.mul": [0x94],
   "f32.min": [0x96],
   "f32.max": [0x97],
+  "i16x8.splat": simd(0x10),
+  "i32x4.splat": simd(0x11),
   "f32x4.splat": simd(0x13),
+  "i8x16.narrow_i16x8_s": simd(0x65),
+  "i8x16.narrow_i16x8_u": simd(0x66),
+  "f32x4.nearest": simd(0x6a),
+  "i16x8.narrow_i32x4_s": simd(0x85),
+  "i16x8.sub": simd(0x91),
+  "i32x4.add": simd(0xae),
+  "i32x4.sub": simd(0xb1),
+  "i32x4.mul": simd(0xb5),
+  "i32x4.dot_i16x8_s": simd(0xba),
   "f32x4.add": simd(0xe4),
   "f32x4.mul": simd(0xe6),
   "f32x4.min": simd(0xe8),
   "f32x4.max": simd(0xe9),
+  "i32x4.trunc_sat_f32x4_s": simd(0xf8),
+  "f32x4.convert_i32x4_s": simd(0xfa),
   "f32x4.relaxed_madd": simd(0x105),
 } as const;
 
@@ -53,11 +69,15 @@ export type PlainOp = keyof typeof PLAIN;
 /** Memory instructions: opcode bytes and natural alignment (log2 of bytes). */
 const MEMORY = {
   "i32.load": { code: [0x28], align: 2 },
+  "i32.load8_u": { code: [0x2d], align: 0 },
+  "i32.store8": { code: [0x3a], align: 0 },
   "f32.load": { code: [0x2a], align: 2 },
   "i64.load": { code: [0x29], align: 3 },
   "f32.store": { code: [0x38], align: 2 },
   "i64.store": { code: [0x37], align: 3 },
   "v128.load": { code: simd(0x00), align: 4 },
+  "v128.load8x8_s": { code: simd(0x01), align: 3 },
+  "v128.load8x8_u": { code: simd(0x02), align: 3 },
   "v128.load32_splat": { code: simd(0x09), align: 2 },
   "v128.store": { code: simd(0x0b), align: 4 },
 } as const;
@@ -72,6 +92,14 @@ const LANE = {
 
 /** Name of a lane instruction. */
 export type LaneOp = keyof typeof LANE;
+
+/** Memory instructions on one lane: opcode, natural alignment and lane count. */
+const MEMORY_LANE = {
+  "v128.store32_lane": { code: simd(0x5a), align: 2, lanes: 4 },
+} as const;
+
+/** Name of a memory instruction on one lane. */
+export type MemoryLaneOp = keyof typeof MEMORY_LANE;
 
 /** Block type byte for blocks, loops and ifs that take and leave nothing. */
 const EMPTY_BLOCK = 0x40;
@@ -145,6 +173,19 @@ export class FunctionBody {
   memory(name: MemoryOp, offset = 0): this {
     const { code, align } = MEMORY[name];
     this.#code.push(...code, ...unsignedLeb128(align), ...unsignedLeb128(offset));
+    return this;
+  }
+
+  /**
+   * `name offset lane`: a load or store of one lane of a v128, at the address on the stack
+   * plus the constant byte `offset`.
+   */
+  memoryLane(name: MemoryLaneOp, offset: number, lane: number): this {
+    const { code, align, lanes } = MEMORY_LANE[name];
+    if (!Number.isInteger(lane) || lane < 0 || lane >= lanes) {
+      throw new RangeError(`FunctionBody.memoryLane: ${name} has no lane ${lane}`);
+    }
+    this.#code.push(...code, ...unsignedLeb128(align), ...unsignedLeb128(offset), lane);
     return this;
   }
 

@@ -24,13 +24,22 @@
  * The micro-kernel for an `m x n` tile (m a multiple of 4 up to `mr`, n up to `nr`) keeps the
  * tile's m/4 x n f32x4 sums in locals (registers), and per depth loads m/4 vectors of V and
  * broadcasts n scalars of S (`v128.load32_splat`): m/4 x n multiply-adds per m/4 + n loads,
- * instead of one per load as in a dot-product loop. With `fma` the multiply-add is
- * `f32x4.relaxed_madd` (one fused instruction where the CPU has FMA), else `f32x4.mul` then
- * `f32x4.add`. Sums are f32: the registers sum `chunk` depths from zero, then are added to
- * the tile in R (which stays in L1), a two-level summation whose rounding error grows with
- * chunk + depth/chunk instead of depth (as in the GPU's tiled matmul), for one load, add and
- * store per sum vector and chunk. Results differ from the float64-accumulating TypeScript
- * path by about 1e-6 relative, well inside `TOLERANCES.f32Kernel`.
+ * instead of one per load as in a dot-product loop. The `arithmetic` decides the elements:
+ * - "f32": f32 elements, `f32x4.mul` then `f32x4.add`;
+ * - "f32-fma": f32 elements, `f32x4.relaxed_madd` (one fused instruction where the CPU has
+ *   FMA);
+ * - "i16-pairs": each 4-byte element is a pair of i16 values (depth 2p and 2p + 1 of the
+ *   int8 product, low half first) and each sum an i32: `i32x4.dot_i16x8_s` of a V vector
+ *   (4 rows' pairs) and a broadcast S pair gives the 4 rows' two products added, then
+ *   `i32x4.add` (x64 `pmaddwd` + `paddd`: 8 multiply-adds in two instructions). Integer sums
+ *   are exact (wrapping at 2^32 like the int32 reference), so `chunk` only bounds register
+ *   pressure.
+ *
+ * f32 sums: the registers sum `chunk` depths from zero, then are added to the tile in R (which
+ * stays in L1), a two-level summation whose rounding error grows with chunk + depth/chunk
+ * instead of depth (as in the GPU's tiled matmul), for one load, add and store per sum vector
+ * and chunk. Results differ from the float64-accumulating TypeScript path by about 1e-6
+ * relative, well inside `TOLERANCES.f32Kernel`.
  *
  * @module
  */
@@ -39,14 +48,17 @@ import { copyMoves, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
 import { ModuleBuilder } from "./module_builder.ts";
 
+/** The micro-kernel's elements and multiply-add (see the module doc). */
+export type GemmArithmetic = "f32" | "f32-fma" | "i16-pairs";
+
 /** Shape of the micro-kernel's register tile and the multiply-add it uses. */
 export interface GemmKernelConfig {
   /** Rows of a tile: SIMD lanes of V, a multiple of 4. */
   mr: number;
   /** Columns of a tile: broadcast scalars of S. */
   nr: number;
-  /** Use `f32x4.relaxed_madd` (relaxed SIMD) for the multiply-add. */
-  fma: boolean;
+  /** Elements and multiply-add. */
+  arithmetic: GemmArithmetic;
   /** Depths summed in registers before the sums are added to R (two-level summation). */
   chunk: number;
 }
@@ -64,7 +76,7 @@ const PACK_PARAMS: ValType[] = new Array(5).fill("i32");
  *
  * @example
  * ```ts
- * const bytes = gemmKernelModule({ mr: 8, nr: 6, fma: false, chunk: 32 });
+ * const bytes = gemmKernelModule({ mr: 8, nr: 6, arithmetic: "f32", chunk: 32 });
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
  * ```
@@ -115,6 +127,9 @@ function emitMicroKernel(f: FunctionBody, config: GemmKernelConfig, vectors: num
   const sEnd = f.addLocal("i32");
   const chunkEnd = f.addLocal("i32");
   const stepBytes = config.nr * 4;
+  const integer = config.arithmetic === "i16-pairs";
+  const product = integer ? "i32x4.dot_i16x8_s" : "f32x4.mul";
+  const add = integer ? "i32x4.add" : "f32x4.add";
 
   /** Runs `each(j, q)` for the tile's vectors with `column` at R's column j. */
   const overTile = (each: (j: number, q: number) => void) => {
@@ -141,10 +156,10 @@ function emitMicroKernel(f: FunctionBody, config: GemmKernelConfig, vectors: num
   for (let j = 0; j < cols; j++) {
     f.localGet(s).memory("v128.load32_splat", j * 4).localSet(b);
     for (let q = 0; q < vectors; q++) {
-      if (config.fma) {
+      if (config.arithmetic === "f32-fma") {
         f.localGet(a[q]).localGet(b).localGet(sums[j][q]).op("f32x4.relaxed_madd");
       } else {
-        f.localGet(sums[j][q]).localGet(a[q]).localGet(b).op("f32x4.mul").op("f32x4.add");
+        f.localGet(sums[j][q]).localGet(a[q]).localGet(b).op(product).op(add);
       }
       f.localSet(sums[j][q]);
     }
@@ -155,7 +170,7 @@ function emitMicroKernel(f: FunctionBody, config: GemmKernelConfig, vectors: num
   f.end();
   overTile((j, q) => {
     f.localGet(column).localGet(column).memory("v128.load", q * 16).localGet(sums[j][q]);
-    f.op("f32x4.add").memory("v128.store", q * 16);
+    f.op(add).memory("v128.store", q * 16);
   });
   f.localGet(s).localGet(sEnd).op("i32.lt_u").brIf(0);
   f.end();

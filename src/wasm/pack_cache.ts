@@ -1,6 +1,6 @@
 /**
  * Packed constant operands (weights) kept in WebAssembly memory between products, keyed by
- * the identity of the Float32Array they were packed from plus the view and layout (a string
+ * the identity of the typed array they were packed from plus the view and layout (a string
  * key). A block is freed when its source array is garbage-collected, or, least recently used
  * first, when the cache holds more than its capacity.
  *
@@ -34,7 +34,7 @@ interface Entry {
 export class PackCache {
   readonly #heap: Heap;
   readonly #capacity: number;
-  readonly #byArray = new WeakMap<Float32Array, Map<string, Entry>>();
+  readonly #byArray = new WeakMap<ArrayBufferView, Map<string, Entry>>();
   /** Every live entry, least recently used first. */
   readonly #lru = new Set<Entry>();
   #bytes = 0;
@@ -54,7 +54,7 @@ export class PackCache {
   }
 
   /** The block cached for (`source`, `key`), now the most recently used; undefined if none. */
-  get(source: Float32Array, key: string): number | undefined {
+  get(source: ArrayBufferView, key: string): number | undefined {
     const entry = this.#byArray.get(source)?.get(key);
     if (!entry) return undefined;
     this.#lru.delete(entry);
@@ -63,7 +63,7 @@ export class PackCache {
   }
 
   /** Records heap block `ptr` as the packed form of (`source`, `key`). */
-  set(source: Float32Array, key: string, ptr: number): void {
+  set(source: ArrayBufferView, key: string, ptr: number): void {
     let owner = this.#byArray.get(source);
     if (!owner) {
       owner = new Map();

@@ -44,7 +44,7 @@ export function wasmSimdSupported(): boolean {
  *
  * @example
  * ```ts
- * const config = { mr: 8, nr: 6, fma: relaxedSimdSupported() };
+ * const config = { mr: 8, nr: 6, arithmetic: relaxedSimdSupported() ? "f32-fma" : "f32" };
  * ```
  */
 export function relaxedSimdSupported(): boolean {

@@ -85,7 +85,7 @@ function bounds(act: Activation): [number, number] {
  *
  * @example
  * ```ts
- * const wasmConv = new WasmConv(new WasmGemm({ ...DEFAULT_KERNEL, fma: false }));
+ * const wasmConv = new WasmConv(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" }));
  * wasmConv.conv(convGeometry(node, types), { x, w, bias }, y);
  * ```
  */

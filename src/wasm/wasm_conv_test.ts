@@ -15,19 +15,21 @@ import { DEFAULT_KERNEL, WasmGemm } from "./wasm_gemm.ts";
 
 /** Conv instances under test: the default tile, and odd tiles and blocks to hit the edges. */
 function instances(): [string, WasmConv][] {
-  const fma = relaxedSimdSupported();
+  const arithmetic = relaxedSimdSupported() ? "f32-fma" : "f32";
   return [
-    ["8x6 default", new WasmConv(new WasmGemm({ ...DEFAULT_KERNEL, fma }))],
+    ["8x6 default", new WasmConv(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic }))],
     [
       "12x5 chunk 3 mc 24 kc 7",
       new WasmConv(
-        new WasmGemm({ mr: 12, nr: 5, chunk: 3, fma }, { blocking: { mc: 24, kc: 7 } }),
+        new WasmGemm({ mr: 12, nr: 5, chunk: 3, arithmetic }, { blocking: { mc: 24, kc: 7 } }),
       ),
     ],
     [
       "4x8 no fma mc 4 kc 16",
       new WasmConv(
-        new WasmGemm({ mr: 4, nr: 8, chunk: 5, fma: false }, { blocking: { mc: 4, kc: 16 } }),
+        new WasmGemm({ mr: 4, nr: 8, chunk: 5, arithmetic: "f32" }, {
+          blocking: { mc: 4, kc: 16 },
+        }),
       ),
     ],
   ];
@@ -57,7 +59,7 @@ Deno.test({
   name: "WasmConv packs each weight array once and reads the current input every run",
   ignore: !wasmSimdSupported(),
 }, () => {
-  const wasmConv = new WasmConv(new WasmGemm({ ...DEFAULT_KERNEL, fma: false }));
+  const wasmConv = new WasmConv(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" }));
   const c = CONV_CPU_CASES.find((c) => c.name.startsWith("group 3"))!;
   const { node, inputs } = convCpuSetup(31, c, ALL_EXTRAS);
   const g = convGeometry(node, inputs);

@@ -80,7 +80,7 @@ type PackFn = (
  *
  * @example
  * ```ts
- * const gemm = new WasmGemm({ mr: 8, nr: 6, chunk: 32, fma: false });
+ * const gemm = new WasmGemm({ mr: 8, nr: 6, chunk: 32, arithmetic: "f32" });
  * gemm.gemm(m, n, k, rowMajor(a, k), rowMajor(b, n), rowMajor(c, n));
  * ```
  */
@@ -325,7 +325,10 @@ export function sharedWasmGemm(): WasmGemm | null {
   if (shared === undefined) {
     try {
       shared = wasmSimdSupported()
-        ? new WasmGemm({ ...DEFAULT_KERNEL, fma: relaxedSimdSupported() })
+        ? new WasmGemm({
+          ...DEFAULT_KERNEL,
+          arithmetic: relaxedSimdSupported() ? "f32-fma" : "f32",
+        })
         : null;
     } catch (err) {
       if (!(err instanceof WebAssembly.CompileError || err instanceof EvalError)) throw err;

@@ -64,16 +64,16 @@ const LAYOUTS = [
 
 /** Kernel instances under test: the default tile, and odd tiles and blocks to hit the edges. */
 function instances(): [string, WasmGemm][] {
-  const fma = relaxedSimdSupported();
+  const arithmetic = relaxedSimdSupported() ? "f32-fma" : "f32";
   return [
-    ["8x6 default", new WasmGemm({ ...DEFAULT_KERNEL, fma })],
+    ["8x6 default", new WasmGemm({ ...DEFAULT_KERNEL, arithmetic })],
     [
       "8x6 no fma mc 8 kc 16",
-      new WasmGemm({ mr: 8, nr: 6, chunk: 5, fma: false }, { blocking: { mc: 8, kc: 16 } }),
+      new WasmGemm({ mr: 8, nr: 6, chunk: 5, arithmetic: "f32" }, { blocking: { mc: 8, kc: 16 } }),
     ],
     [
       "12x5 chunk 3 mc 24 kc 7",
-      new WasmGemm({ mr: 12, nr: 5, chunk: 3, fma }, { blocking: { mc: 24, kc: 7 } }),
+      new WasmGemm({ mr: 12, nr: 5, chunk: 3, arithmetic }, { blocking: { mc: 24, kc: 7 } }),
     ],
   ];
 }
@@ -107,7 +107,7 @@ Deno.test({
   name: "WasmGemm packs constant weights once per array and view, and re-packs other operands",
   ignore: !wasmSimdSupported(),
 }, () => {
-  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, fma: false });
+  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" });
   const rand = seededRandom(21);
   // Two groups of a grouped conv: one weight array, two row offsets.
   const [m, n, k] = [17, 30, 9];
@@ -143,7 +143,9 @@ Deno.test({
 }, () => {
   const rand = seededRandom(4);
   const [m, n, k] = [8, 12, 100];
-  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, fma: false }, { cacheBytes: m * k * 4 * 2 });
+  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" }, {
+    cacheBytes: m * k * 4 * 2,
+  });
   for (let step = 0; step < 6; step++) {
     const a = { ...randomView(rand, m, k, false), constant: true };
     const b = randomView(rand, k, n, false);
@@ -158,7 +160,7 @@ Deno.test({
   name: "WasmGemm keeps NaN and Inf to the rows and columns they belong to",
   ignore: !wasmSimdSupported(),
 }, () => {
-  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, fma: false });
+  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" });
   const rand = seededRandom(8);
   // [5, 7] runs transposed (7 pads to 8 lanes better than 5), [9, 7] as is.
   for (const [m, n, k] of [[5, 7, 6], [9, 7, 6]]) {
@@ -182,7 +184,7 @@ Deno.test({
   name: "WasmGemm writes zeros for K = 0 and nothing for an empty C",
   ignore: !wasmSimdSupported(),
 }, () => {
-  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, fma: false });
+  const gemm = new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" });
   const empty = { data: new Float32Array(0), offset: 0, rowStride: 0, colStride: 1 };
   const c = outputView(3, 4, false);
   gemm.gemm(3, 4, 0, empty, empty, c);
@@ -204,7 +206,14 @@ Deno.test({
   const error = (chunk: number) => {
     const c = outputView(m, n, false);
     const blocking = { mc: 128, kc: k }; // one block: only `chunk` splits the sums
-    new WasmGemm({ ...DEFAULT_KERNEL, chunk, fma: false }, { blocking }).gemm(m, n, k, a, b, c);
+    new WasmGemm({ ...DEFAULT_KERNEL, chunk, arithmetic: "f32" }, { blocking }).gemm(
+      m,
+      n,
+      k,
+      a,
+      b,
+      c,
+    );
     return relativeL2(c.data, expectedOutput(m, n, k, a, b, c));
   };
   const [flat, twoLevel] = [error(k), error(DEFAULT_KERNEL.chunk)];

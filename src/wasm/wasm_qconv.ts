@@ -1,0 +1,279 @@
+/**
+ * The int8 NHWC convolution QLinearConvNhwc (dense) on the WebAssembly SIMD integer matrix
+ * product: per image, one product of the packed weights W [Mp, kh*kw*Cp] and the patches
+ * [kh*kw*Cp, pixels] with both operands as i16 pairs ("i16-pairs" in gemm_kernel.ts:
+ * `i32x4.dot_i16x8_s`, 8 exact multiply-adds per two instructions), then the exact
+ * requantization in WebAssembly (qconv_kernel.ts):
+ *
+ * 1. The image's bytes are copied into the heap inside a copy padded with the pad byte
+ *    (`x_pad`, the input zero point), so padding taps need no bounds checks.
+ * 2. `gather_<dtype>` writes the patches straight into the product's panel layout, each
+ *    output pixel a lane and each tap Cp contiguous bytes (NHWC), converted to x' (i8) pairs.
+ * 3. The weights are packed once per array (PackCache) as i16 pairs in `mr`-row panels; with
+ *    weight zero points, 4 more rows hold ones and zeros so that the product also yields
+ *    each pixel's window sum of x' for the `Z[m] * sum x'` term.
+ * 4. `requant_<dtype>` adds the bias, subtracts the zero-point term and requantizes;
+ *    `residual_<role>` applies a fused QLinearAdd table; one `set` copies the bytes out.
+ *
+ * The int32 sums are exact (wrapping like the reference), so the result equals
+ * qlinear_conv_nhwc.ts's reference byte for byte.
+ *
+ * @module
+ */
+
+import type { NhwcConvGeometry } from "../ops/qlinear_conv_nhwc.ts";
+import { GATHER_OVERREAD, type Int8Type, qconvKernelModule } from "./qconv_kernel.ts";
+import { paddedExtent } from "./stage_kernel.ts";
+import { DEFAULT_KERNEL, resultRows, WasmGemm } from "./wasm_gemm.ts";
+import { wasmSimdSupported } from "./simd_support.ts";
+import { quantRange } from "../ops/quant_math.ts";
+
+/** The tensors of one dense QLinearConvNhwc node (see qlinear_conv_nhwc.ts). */
+export interface QConvTensors {
+  /** Input bytes, NHWC4 [n, h, w, cp]. */
+  x: Uint8Array | Int8Array;
+  /** Weights [mp, kh, kw, cp]: packed once per array (keep it unchanged). */
+  w: Int8Array;
+  /** Per output channel int32 constant [mp]. */
+  bias: Int32Array;
+  /** Per output channel requantization multiplier [mp]. */
+  scale: Float32Array;
+  /** Weight zero points [mp], when any is nonzero. */
+  zeroPoints?: Int32Array;
+  /** Residual bytes (the output's shape) and the 64K table of a fused QLinearAdd. */
+  residual?: { r: Uint8Array | Int8Array; table: Uint8Array };
+}
+
+type GatherFn = (
+  base: number,
+  offsets: number,
+  deltas: number,
+  taps: number,
+  chunks: number,
+  pairsPerTap: number,
+  dst: number,
+  panels: number,
+) => void;
+type RequantFn = (
+  r: number,
+  ldc: number,
+  cols: number,
+  groups: number,
+  dst: number,
+  dstStride: number,
+  bias: number,
+  scale: number,
+  zeroPoints: number,
+  sumOffset: number,
+  lo: number,
+  hi: number,
+  yZero: number,
+) => void;
+type ResidualFn = (y: number, r: number, table: number, count: number) => void;
+
+/** The bytes of any 8-bit array, as unsigned bytes (same memory). */
+function bytesOf(a: Uint8Array | Int8Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Dense int8 NHWC conv on a `WasmGemm` with "i16-pairs" arithmetic.
+ *
+ * @example
+ * ```ts
+ * const qconv = new WasmQConv(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "i16-pairs" }));
+ * qconv.conv(nhwcConvGeometry(node, types), { x, w, bias, scale }, y);
+ * ```
+ */
+export class WasmQConv {
+  /** The integer product and the heap this conv runs on. */
+  readonly gemm: WasmGemm;
+  readonly #gather: Record<Int8Type, GatherFn>;
+  readonly #requant: Record<Int8Type, RequantFn>;
+  readonly #residual: Record<"first" | "second", ResidualFn>;
+
+  /** Compiles the helpers for `gemm`'s panel width over its memory. */
+  constructor(gemm: WasmGemm) {
+    if (gemm.config.arithmetic !== "i16-pairs") {
+      throw new Error(`WasmQConv needs an "i16-pairs" product, got "${gemm.config.arithmetic}"`);
+    }
+    this.gemm = gemm;
+    const module = new WebAssembly.Module(qconvKernelModule(gemm.config.nr));
+    const exports = new WebAssembly.Instance(module, { env: { memory: gemm.heap.memory } })
+      .exports;
+    this.#gather = { u8: exports.gather_u8 as GatherFn, i8: exports.gather_i8 as GatherFn };
+    this.#requant = { u8: exports.requant_u8 as RequantFn, i8: exports.requant_i8 as RequantFn };
+    this.#residual = {
+      first: exports.residual_first as ResidualFn,
+      second: exports.residual_second as ResidualFn,
+    };
+  }
+
+  /** Writes the dense conv `g` (from `nhwcConvGeometry`) of `t` into `y` [n, oh, ow, mp]. */
+  conv(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array | Int8Array): void {
+    if (g.depthwise) throw new Error("WasmQConv runs dense convolutions only");
+    this.gemm.cache.trim();
+    for (let n = 0; n < g.n; n++) this.#convImage(g, t, bytesOf(y), n);
+  }
+
+  /** The weights as i16 pairs in `mr`-row panels (plus the window-sum rows), cached. */
+  #packedWeights(g: NhwcConvGeometry, t: QConvTensors, rows: number, pairs: number): number {
+    const { cache, heap } = this.gemm;
+    const { mr } = this.gemm.config;
+    const key = `qconv ${mr} ${rows}`;
+    const cached = cache.get(t.w, key);
+    if (cached !== undefined) return cached;
+    const panels = Math.ceil(rows / mr);
+    const ptr = heap.alloc(panels * mr * pairs * 4);
+    const packed = new Int32Array(heap.memory.buffer, ptr, panels * mr * pairs);
+    packed.fill(0);
+    const depth = pairs * 2;
+    for (let m = 0; m < rows; m++) {
+      let dst = Math.floor(m / mr) * mr * pairs + (m % mr);
+      if (m >= g.mp) {
+        // Window-sum rows: row mp multiplies every value by 1, the others by 0.
+        if (m === g.mp) { for (let p = 0; p < pairs; p++, dst += mr) packed[dst] = 0x10001; }
+        continue;
+      }
+      for (let k = m * depth; k < (m + 1) * depth; k += 2, dst += mr) {
+        packed[dst] = (t.w[k] & 0xffff) | (t.w[k + 1] << 16);
+      }
+    }
+    cache.set(t.w, key, ptr);
+    return ptr;
+  }
+
+  /** The heap address of a residual table, copied once per array (PackCache). */
+  #table(table: Uint8Array): number {
+    const { cache, heap } = this.gemm;
+    const cached = cache.get(table, "table");
+    if (cached !== undefined) return cached;
+    const ptr = heap.alloc(table.length);
+    new Uint8Array(heap.memory.buffer).set(table, ptr);
+    cache.set(table, "table", ptr);
+    return ptr;
+  }
+
+  /** Image `n` of the conv into `y`. */
+  #convImage(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array, n: number): void {
+    const { heap } = this.gemm;
+    const { nr } = this.gemm.config;
+    const pixels = g.oh * g.ow;
+    const taps = g.kh * g.kw;
+    const pairsPerTap = g.cp / 2;
+    const pairs = taps * pairsPerTap;
+    const rows = g.mp + (t.zeroPoints ? 4 : 0);
+    const ldc = resultRows(rows);
+    const panels = Math.ceil(pixels / nr);
+    const hp = paddedExtent(g.h, g.padT, g.oh, g.strideH, g.kh, g.dilH);
+    const wp = paddedExtent(g.w, g.padL, g.ow, g.strideW, g.kw, g.dilW);
+    const outBytes = pixels * g.mp;
+
+    const scratch: number[] = [];
+    const alloc = (bytes: number) => {
+      const ptr = heap.alloc(bytes);
+      scratch.push(ptr);
+      return ptr;
+    };
+    try {
+      const weights = this.#packedWeights(g, t, rows, pairs);
+      const input = alloc(hp * wp * g.cp + GATHER_OVERREAD);
+      const offsets = alloc(panels * nr * 4);
+      const deltas = alloc(taps * 4);
+      const patches = alloc((panels * pairs + 2) * nr * 4);
+      const r = alloc(pixels * ldc * 4);
+      const constants = alloc(g.mp * 4 * 3);
+      const out = alloc(outBytes);
+      const residual = t.residual ? alloc(outBytes) : 0;
+      const table = t.residual ? this.#table(t.residual.table) : 0;
+
+      const buffer = heap.memory.buffer;
+      const bytes = new Uint8Array(buffer);
+      const i32 = new Int32Array(buffer);
+      const x = bytesOf(t.x);
+      const rowBytes = g.w * g.cp;
+      const image = n * g.h * rowBytes;
+      if (hp === g.h && wp === g.w) bytes.set(x.subarray(image, image + g.h * rowBytes), input);
+      else {
+        bytes.fill(g.xPad & 0xff, input, input + hp * wp * g.cp);
+        for (let iy = 0; iy < g.h; iy++) {
+          const from = image + iy * rowBytes;
+          bytes.set(
+            x.subarray(from, from + rowBytes),
+            input + ((iy + g.padT) * wp + g.padL) * g.cp,
+          );
+        }
+      }
+      for (let q = 0; q < panels * nr; q++) {
+        // Lanes past the last pixel repeat it: their results land in columns nobody reads.
+        const pixel = Math.min(q, pixels - 1);
+        const oy = Math.floor(pixel / g.ow), ox = pixel - oy * g.ow;
+        i32[offsets / 4 + q] = (oy * g.strideH * wp + ox * g.strideW) * g.cp;
+      }
+      for (let ky = 0; ky < g.kh; ky++) {
+        for (let kx = 0; kx < g.kw; kx++) {
+          i32[deltas / 4 + ky * g.kw + kx] = (ky * g.dilH * wp + kx * g.dilW) * g.cp;
+        }
+      }
+      const chunks = Math.ceil(g.cp / 8);
+      this.#gather[g.dtype](input, offsets, deltas, taps, chunks, pairsPerTap, patches, panels);
+      this.gemm.multiply(weights, patches, r, rows, pixels, pairs);
+
+      const [bias, scale, zeroPoints] = [0, 1, 2].map((i) => constants + i * g.mp * 4);
+      i32.set(t.bias, bias / 4);
+      new Float32Array(buffer).set(t.scale, scale / 4);
+      if (t.zeroPoints) i32.set(t.zeroPoints, zeroPoints / 4);
+      const [qmin, qmax] = quantRange(g.dtype);
+      this.#requant[g.dtype](
+        r,
+        ldc * 4,
+        pixels,
+        g.mp / 4,
+        out,
+        g.mp,
+        bias,
+        scale,
+        t.zeroPoints ? zeroPoints : 0,
+        g.mp * 4,
+        qmin - g.yZero,
+        qmax - g.yZero,
+        g.yZero,
+      );
+      const yFrom = n * outBytes;
+      if (t.residual) {
+        bytes.set(bytesOf(t.residual.r).subarray(yFrom, yFrom + outBytes), residual);
+        this.#residual[g.residual === "first" ? "first" : "second"](out, residual, table, outBytes);
+      }
+      y.set(bytes.subarray(out, out + outBytes), yFrom);
+    } finally {
+      for (const ptr of scratch) heap.free(ptr);
+    }
+  }
+}
+
+let shared: WasmQConv | null | undefined;
+
+/**
+ * The process-wide int8 conv (`DEFAULT_KERNEL`'s tile with "i16-pairs" arithmetic, its own
+ * memory), or null when the engine lacks WebAssembly SIMD or refuses to compile WebAssembly
+ * at run time: QLinearConvNhwc then stays in TypeScript.
+ *
+ * @example
+ * ```ts
+ * const qconv = sharedWasmQConv();
+ * if (qconv && !g.depthwise) qconv.conv(g, tensors, y);
+ * ```
+ */
+export function sharedWasmQConv(): WasmQConv | null {
+  if (shared === undefined) {
+    try {
+      shared = wasmSimdSupported()
+        ? new WasmQConv(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "i16-pairs" }))
+        : null;
+    } catch (err) {
+      if (!(err instanceof WebAssembly.CompileError || err instanceof EvalError)) throw err;
+      shared = null;
+    }
+  }
+  return shared;
+}
