@@ -70,6 +70,14 @@ Deno.test("MaxPoolNhwc equals MaxPool on NCHW", () => {
   }
 });
 
+Deno.test("MaxPoolNhwc fast CPU kernel equals the reference", () => {
+  for (let i = 0; i < CASES.length; i++) {
+    const { xp, node } = setup(i);
+    const [expected] = maxPoolNhwc.reference(node, [xp]);
+    assertClose(maxPoolNhwc.cpu!(node, [xp])[0].data, expected.data, TOLERANCES.exact, `${i}`);
+  }
+});
+
 gpuTest("MaxPoolNhwc GPU kernel matches the reference", async ({ gpu, cache }) => {
   for (let i = 0; i < CASES.length; i++) {
     const { xp, node } = setup(i);

@@ -109,6 +109,36 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   return [y];
 }
 
+/**
+ * Fast CPU kernel: each row of A converted to x' once (K padding included) with its sum, then
+ * one contiguous dot product per output column over the packed weights.
+ */
+function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
+  const g = geometry(node, inputs);
+  const a = inputs[A]!.data, w = inputs[W]!.data;
+  const bias = inputs[B]!.data, scale = inputs[S]!.data, zps = inputs[Z]?.data;
+  const offset = g.dtype === "u8" ? 128 : 0;
+  const y = makeTensor(g.out, [g.m, g.n]);
+  const [qmin, qmax] = g.out === "f32" ? [0, 0] : quantRange(g.out);
+  const row = new Int32Array(g.kp).fill(g.aPad - offset);
+  for (let i = 0; i < g.m; i++) {
+    let sum = 0;
+    for (let p = 0; p < g.kp; p++) {
+      if (p < g.k) row[p] = a[i * g.k + p] - offset;
+      sum += row[p];
+    }
+    for (let j = 0; j < g.n; j++) {
+      let dot = 0;
+      for (let p = 0, q = j * g.kp; p < g.kp; p++, q++) dot += row[p] * w[q];
+      const acc = wrapInt32(bias[j] + dot - (zps ? zps[j] * sum : 0));
+      y.data[i * g.n + j] = g.out === "f32"
+        ? f32(int32ToF32(acc) * scale[j])
+        : requantize(acc, scale[j], g.yZero, qmin, qmax);
+    }
+  }
+  return [y];
+}
+
 const PARAMS = uniformLayout("Params", {
   length: "u32",
   n: "u32",
@@ -207,4 +237,4 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
 }
 
 /** QGemmPacked: the lowered int8 matrix product (quantized or f32 output). */
-export const qgemmPacked: OpDef = { op: "QGemmPacked", inferTypes, reference, gpu };
+export const qgemmPacked: OpDef = { op: "QGemmPacked", inferTypes, reference, cpu, gpu };

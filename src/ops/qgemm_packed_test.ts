@@ -84,6 +84,18 @@ Deno.test("QGemmPacked with packed weights equals QGemm and QLinearMatMul", () =
   }
 });
 
+Deno.test("QGemmPacked fast CPU kernel equals the reference", () => {
+  for (const c of cases()) {
+    const [expected] = qgemmPacked.reference(c.node, c.inputs);
+    assertClose(
+      qgemmPacked.cpu!(c.node, c.inputs)[0].data,
+      expected.data,
+      TOLERANCES.exact,
+      c.name,
+    );
+  }
+});
+
 gpuTest("QGemmPacked GPU kernel matches the reference", async ({ gpu, cache }) => {
   for (const c of cases()) {
     const [actual] = await runNodeOnGpu(gpu, c.node, c.inputs, cache);
