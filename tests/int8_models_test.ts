@@ -1,8 +1,8 @@
 /**
  * End to end on the int8 models of ../shared (docs/INT8.md): the real MobileNetV2 (QOperator)
  * and ShuffleNetV2 (QDQ) on the reference inputs of their test data sets and on a handful of
- * photos, and the zoo generator's tiny ResNet50 int8 / QDQ and PreResNet18 QDQ models on
- * seeded inputs. Each model goes through qdqToQOperator, the conversion passes, lowerInt8 and
+ * photos, and the zoo generator's tiny ResNet50 int8 / QDQ and PreResNet18 QDQ models and
+ * its full-size (224x224) ResNet50 int8 on seeded inputs. Each model goes through qdqToQOperator, the conversion passes, lowerInt8 and
  * the weight format, then runs on the CPU and on the GPU; its output and the quantized tensor
  * before the final DequantizeLinear must equal onnxruntime's bit for bit (and the recorded
  * output_0.pb of a test data set), so top-1 agrees.
@@ -28,6 +28,7 @@ import { assertClose, TOLERANCES } from "../src/testing/tolerance.ts";
 import { decodeModel as decodeWeights, type LoadedModel } from "../src/weights/decode.ts";
 import { encodeModel as encodeWeights } from "../src/weights/encode.ts";
 import { PREPROCESS_PRESETS } from "../src/weights/preprocess.ts";
+import { zooModel, zooModelUnavailable } from "./_zoo.ts";
 
 const SHARED = new URL("../../shared/", import.meta.url).pathname;
 const HAVE_SHARED = (() => {
@@ -47,8 +48,10 @@ const PHOTOS = [
 ];
 
 interface Int8Model {
-  /** Path under ../shared/models. */
+  /** Path under ../shared/models, or the label of a full-size zoo model (`zoo`). */
   file: string;
+  /** The zoo model made on demand by tests/_zoo.ts instead of a file in ../shared/models. */
+  zoo?: string;
   /** Folder of `test_data_set_*` (and photos through the imagenet preset), or seeded inputs. */
   data: { sets: string } | { batches: number[]; range: [number, number] };
 }
@@ -62,6 +65,11 @@ const MODELS: Int8Model[] = [
   },
   {
     file: "zoo-synth/resnet50-v1-12-qdq-tiny-synth.onnx",
+    data: { batches: [1, 2], range: [-2, 2] },
+  },
+  {
+    file: "resnet50-v1-12-int8-synth.onnx (full size, 224x224)",
+    zoo: "resnet50-v1-12-int8",
     data: { batches: [1, 2], range: [-2, 2] },
   },
   // uint8 NHWC image input; the generator fixes the batch at 1.
@@ -94,11 +102,13 @@ interface Prepared {
 }
 
 const prepared = new Map<string, Promise<Prepared>>();
-function prepare(file: string): Promise<Prepared> {
+function prepare(spec: Int8Model): Promise<Prepared> {
+  const { file } = spec;
   let result = prepared.get(file);
   if (!result) {
     result = (async () => {
-      const bytes = await Deno.readFile(join(SHARED, "models", file));
+      const path = spec.zoo ? await zooModel(spec.zoo) : join(SHARED, "models", file);
+      const bytes = await Deno.readFile(path);
       const qop = qdqToQOperator(importOnnx(bytes).graph);
       const quantized = quantizedOutput(qop);
       const type = inferGraphTypes(qop, { batch: 1 }).get(quantized)!;
@@ -203,7 +213,7 @@ function argmaxRows(data: ArrayLike<number>, rows: number): number[] {
 }
 
 async function compareWithOrt(spec: Int8Model, backend: "cpu" | "gpu", gpu?: GpuContext) {
-  const p = await prepare(spec.file);
+  const p = await prepare(spec);
   for (const { label, input, recorded } of await inputsFor(spec, p)) {
     const batch = input.shape[0];
     const expected = await runOrt(p, input);
@@ -231,12 +241,14 @@ async function compareWithOrt(spec: Int8Model, backend: "cpu" | "gpu", gpu?: Gpu
 
 for (const spec of MODELS) {
   const name = `${spec.file} equals onnxruntime bit for bit`;
+  const why = HAVE_SHARED ? spec.zoo && zooModelUnavailable(spec.zoo) : "no ../shared";
+  if (why) console.warn(`${spec.file} tests are ignored: ${why}`);
   Deno.test({
     name: `${name} on the CPU (needs ../shared)`,
-    ignore: !HAVE_SHARED,
+    ignore: Boolean(why),
     fn: () => compareWithOrt(spec, "cpu"),
   });
-  if (HAVE_SHARED) {
+  if (!why) {
     gpuTest(`${name} on the GPU (needs ../shared)`, ({ gpu }) => compareWithOrt(spec, "gpu", gpu));
   } else {
     Deno.test({ name: `${name} on the GPU (needs ../shared)`, ignore: true, fn: () => {} });
