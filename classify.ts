@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno run -A classify.ts photo.jpg [more.png ...] [--model NAME|DIR|FILE.onnx] [--top K]
- *   [--backend auto|gpu|cpu] [--batch N] [--mirror DIR] [--json]
+ *   [--backend auto|gpu|cpu] [--batch N] [--threads N] [--mirror DIR] [--json]
  * ```
  *
  * `--model` is a registry name (fetched once into the cache, from `--mirror`/RESIN_MODEL_MIRROR
@@ -11,6 +11,7 @@
  * first use with the ImageNet recipe scaled to its input size). The default model is
  * `resnet50-v1-12`, the ONNX zoo's ResNet-50; without network access it needs
  * `resnet50-v1-12.onnx` in a mirror folder, else the CLI says so and exits with 1.
+ * `--threads` sets the CPU path's threads (default: the cores, at most 4).
  *
  * Results go to stdout: a table per image, or with `--json` one array of
  * `{ image, backend, model, top: [{ index, label, probability }] }`. Errors go to stderr, one
@@ -29,12 +30,13 @@ import { resolveModel } from "./src/api/model_files.ts";
 import { decodeImage } from "./src/image/decode.ts";
 import type { RgbImage } from "./src/image/image.ts";
 import { loadModelFromDir } from "./src/weights/load_file.ts";
+import { MAX_CPU_THREADS, setCpuThreads } from "./src/wasm/cpu_threads.ts";
 
 /** The model used without `--model`. */
 const DEFAULT_MODEL = "resnet50-v1-12";
 
 const USAGE = "Usage: deno run -A classify.ts IMAGE... [--model NAME|DIR|FILE.onnx] [--top K] " +
-  "[--backend auto|gpu|cpu] [--batch N] [--mirror DIR] [--json]";
+  "[--backend auto|gpu|cpu] [--batch N] [--threads N] [--mirror DIR] [--json]";
 
 /** A usage error: exit code 2. */
 class UsageError extends Error {}
@@ -48,6 +50,8 @@ interface Options {
   top: number;
   backend: "auto" | "gpu" | "cpu";
   batch: number;
+  /** CPU threads (`setCpuThreads`); default: the CPU kernels' default. */
+  threads?: number;
   mirror?: string;
   json: boolean;
   help: boolean;
@@ -78,6 +82,7 @@ function parseOptions(args: string[]): Options {
         top: { type: "string", default: "5" },
         backend: { type: "string", default: "auto" },
         batch: { type: "string", default: "1" },
+        threads: { type: "string" },
         mirror: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -108,6 +113,7 @@ function parseOptions(args: string[]): Options {
     top: positiveInt(values.top, "--top"),
     backend,
     batch: positiveInt(values.batch, "--batch"),
+    threads: values.threads === undefined ? undefined : positiveInt(values.threads, "--threads"),
     mirror: values.mirror,
     json: values.json,
     help: values.help,
@@ -155,6 +161,7 @@ function formatTable(result: Result): string {
 
 /** Loads the model named by `--model`, ready to classify. */
 async function openModel(options: Options): Promise<Classifier> {
+  if (options.threads !== undefined) setCpuThreads(Math.min(options.threads, MAX_CPU_THREADS));
   const dir = await resolveModel(options.model, {
     mirror: options.mirror,
     role: options.modelGiven ? "model" : "the default model",

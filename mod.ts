@@ -59,6 +59,7 @@ export {
   type RgbImage,
 } from "./src/image/mod.ts";
 export type { LoadedModel } from "./src/weights/decode.ts";
+export { cpuThreads, MAX_CPU_THREADS, setCpuThreads } from "./src/wasm/cpu_threads.ts";
 export {
   type Manifest,
   ManifestError,

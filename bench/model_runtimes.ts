@@ -1,6 +1,6 @@
 /**
  * The runtimes the model benchmark compares, behind one interface: resin on the GPU and on
- * the CPU path (createSession on the converted model), onnxruntime-web with its wasm (one
+ * the CPU path with one thread and with two (createSession on the converted model), onnxruntime-web with its wasm (one
  * thread) and webgpu backends, and onnxruntime-node with one intra-op thread and with its
  * default thread count.
  *
@@ -13,6 +13,7 @@ import * as ortWebGpu from "onnxruntime-web/webgpu";
 import { createSession } from "../src/executor/session.ts";
 import type { MemoryReport } from "../src/executor/plan.ts";
 import { decodeModel } from "../src/weights/decode.ts";
+import { setCpuThreads } from "../src/wasm/cpu_threads.ts";
 
 // The wasm backends run on one thread: the comparison with resin's CPU path is per thread.
 ortWeb.env.wasm.numThreads = 1;
@@ -57,13 +58,17 @@ export interface Runtime {
   load(model: BenchModel): Promise<LoadedModel>;
 }
 
-/** resin with `backend`: decode the converted model, then createSession. */
-function resinRuntime(backend: "gpu" | "cpu"): Runtime {
+/**
+ * resin with `backend`: decode the converted model, then createSession; the CPU path on
+ * `threads` threads (`setCpuThreads`, set before loading).
+ */
+function resinRuntime(backend: "gpu" | "cpu", threads = 1): Runtime {
   return {
-    id: `resin-${backend}`,
+    id: `resin-${backend}${threads > 1 ? `-${threads}t` : ""}`,
     unsupported: (model) => "unsupported" in model.resin ? model.resin.unsupported : undefined,
     async load(model) {
       if ("unsupported" in model.resin) throw new Error(model.resin.unsupported);
+      setCpuThreads(threads);
       const { graph } = await decodeModel(
         JSON.parse(model.resin.manifestJson),
         model.resin.weights,
@@ -125,6 +130,7 @@ export const RUNTIMES: readonly Runtime[] = [
   ortRuntime("ort-web-wasm", ortWeb, { executionProviders: ["wasm"] }),
   ortRuntime("ort-web-webgpu", ortWebGpu, { executionProviders: ["webgpu"] }),
   resinRuntime("cpu"),
+  resinRuntime("cpu", 2),
   resinRuntime("gpu"),
 ];
 

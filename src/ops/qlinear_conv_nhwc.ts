@@ -44,7 +44,7 @@ import { CONV_WINDOW_UNIFORMS, type ConvWindow, convWindowUniforms } from "./con
 import { checkNhwc4 } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { quantRange, requantize, wrapInt32 } from "./quant_math.ts";
-import { sharedWasmQConv } from "../wasm/wasm_qconv.ts";
+import { type QConvTensors, sharedWasmQConv } from "../wasm/wasm_qconv.ts";
 
 const X = 0, W = 1, B = 2, S = 3, Z = 4, R = 5, T = 6;
 
@@ -231,6 +231,28 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
 }
 
 /**
+ * The typed arrays of a QLinearConvNhwc node's inputs, by role, for src/wasm/wasm_qconv.ts.
+ *
+ * @example
+ * ```ts
+ * sharedWasmQConv()?.conv(nhwcConvGeometry(node, inputs), qconvTensors(inputs), y);
+ * ```
+ */
+export function qconvTensors(inputs: readonly (Tensor | undefined)[]): QConvTensors {
+  return {
+    x: inputs[X]!.data as Uint8Array | Int8Array,
+    w: inputs[W]!.data as Int8Array,
+    bias: inputs[B]!.data as Int32Array,
+    scale: inputs[S]!.data as Float32Array,
+    zeroPoints: inputs[Z]?.data as Int32Array | undefined,
+    residual: inputs[R] && {
+      r: inputs[R].data as Uint8Array | Int8Array,
+      table: inputs[T]!.data as Uint8Array,
+    },
+  };
+}
+
+/**
  * Fast CPU kernel: dense convs on the WebAssembly SIMD integer product (wasm_qconv.ts) where
  * the engine has it, else `cpuTypeScript`.
  */
@@ -239,17 +261,7 @@ function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   const wasm = g.depthwise ? null : sharedWasmQConv();
   if (wasm) {
     const y = makeTensor(g.dtype, [g.n, g.oh, g.ow, g.mp]);
-    wasm.conv(g, {
-      x: inputs[X]!.data as Uint8Array | Int8Array,
-      w: inputs[W]!.data as Int8Array,
-      bias: inputs[B]!.data as Int32Array,
-      scale: inputs[S]!.data as Float32Array,
-      zeroPoints: inputs[Z]?.data as Int32Array | undefined,
-      residual: inputs[R] && {
-        r: inputs[R].data as Uint8Array | Int8Array,
-        table: inputs[T]!.data as Uint8Array,
-      },
-    }, y.data as Uint8Array | Int8Array);
+    wasm.conv(g, qconvTensors(inputs), y.data as Uint8Array | Int8Array);
     return [y];
   }
   return qconvNhwcTypeScript(g, inputs);

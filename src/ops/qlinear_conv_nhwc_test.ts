@@ -1,5 +1,5 @@
 import { runNodeOnGpu } from "../executor/gpu_node_runner.ts";
-import type { Node, Tensor } from "../graph/types.ts";
+import { makeTensor, type Node, type Tensor } from "../graph/types.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
@@ -11,12 +11,17 @@ import { qlinearConv } from "./qlinear_conv.ts";
 import {
   nhwcConvGeometry,
   qconvNhwcTypeScript,
+  qconvTensors,
   qlinearConvNhwc,
   type ResidualRole,
 } from "./qlinear_conv_nhwc.ts";
 import { packQLinearConv } from "./qlinear_conv_pack.ts";
 import { QCONV_CASES, qconvNode, qconvOperands } from "./_qconv_cases.ts";
 import { unpackNhwc } from "./unpack_nhwc.ts";
+import { threadsStarted } from "../testing/wasm_threads.ts";
+import { wasmSimdSupported } from "../wasm/simd_support.ts";
+import { WasmGemm } from "../wasm/wasm_gemm.ts";
+import { INT8_KERNEL, WasmQConv } from "../wasm/wasm_qconv.ts";
 
 /** A case lowered: the NHWC4 input, the QLinearConvNhwc node and its operands. */
 function lower(index: number, residual: ResidualRole = "none") {
@@ -110,9 +115,22 @@ function withResidual(
   return { lowered, inputs: [...l.inputs, rp, table], expected };
 }
 
-Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the reference", () => {
+Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the reference", async () => {
+  const threaded = wasmSimdSupported()
+    ? new WasmQConv(new WasmGemm(INT8_KERNEL, { threads: 2 }))
+    : undefined;
+  if (threaded) await threadsStarted(threaded.gemm, 2);
+  /** The WebAssembly kernel on 2 threads, called as `cpu` calls it. */
+  const onThreads = (node: Node, inputs: (Tensor | undefined)[]) => {
+    const g = nhwcConvGeometry(node, inputs);
+    if (!threaded || g.depthwise) return qlinearConvNhwc.cpu!(node, inputs);
+    const y = makeTensor(g.dtype, [g.n, g.oh, g.ow, g.mp]);
+    threaded.conv(g, qconvTensors(inputs), y.data as Uint8Array | Int8Array);
+    return [y];
+  };
   const kernels = [
     ["cpu", (node: Node, inputs: (Tensor | undefined)[]) => qlinearConvNhwc.cpu!(node, inputs)],
+    ["WebAssembly on 2 threads", onThreads],
     [
       "TypeScript",
       (node: Node, inputs: (Tensor | undefined)[]) =>
@@ -130,6 +148,7 @@ Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the refer
       }
     }
   }
+  threaded?.gemm.dispose();
 });
 
 Deno.test("QLinearConvNhwc with a fused residual table equals QLinearConv then QLinearAdd", () => {

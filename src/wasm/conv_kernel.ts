@@ -35,7 +35,7 @@
 
 import { advance, copyMoves, multiplyAdd, range, walkRun } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
-import { ModuleBuilder } from "./module_builder.ts";
+import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
 
 /** `gather_W`'s parameters: base, offsets, deltas, depth, dst, panels. */
@@ -55,14 +55,17 @@ const STORE_PARAMS: ValType[] = [...new Array<ValType>(8).fill("i32"), "f32", "f
  * const helpers = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
  * ```
  */
-export function convKernelModule(widths: readonly number[]): Uint8Array<ArrayBuffer> {
+export function convKernelModule(
+  widths: readonly number[],
+  limits: MemoryLimits = { minPages: 1 },
+): Uint8Array<ArrayBuffer> {
   for (const w of widths) {
     if (!Number.isInteger(w) || w < 1) {
       throw new RangeError(`Conv kernel panel width ${w} must be an integer >= 1`);
     }
   }
   const mod = new ModuleBuilder();
-  mod.importMemory("env", "memory", { minPages: 1 });
+  mod.importMemory("env", "memory", limits);
   const stage = mod.addFunction(STAGE_PARAMS, []);
   emitStage(stage.body);
   mod.exportFunction("stage", stage.index);

@@ -46,7 +46,7 @@
 
 import { copyMoves, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
-import { ModuleBuilder } from "./module_builder.ts";
+import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 
 /** The micro-kernel's elements and multiply-add (see the module doc). */
 export type GemmArithmetic = "f32" | "f32-fma" | "i16-pairs";
@@ -81,7 +81,10 @@ const PACK_PARAMS: ValType[] = new Array(5).fill("i32");
  * const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
  * ```
  */
-export function gemmKernelModule(config: GemmKernelConfig): Uint8Array<ArrayBuffer> {
+export function gemmKernelModule(
+  config: GemmKernelConfig,
+  limits: MemoryLimits = { minPages: 1 },
+): Uint8Array<ArrayBuffer> {
   const { mr, nr } = config;
   if (!Number.isInteger(mr) || mr < 4 || mr % 4 !== 0 || !Number.isInteger(nr) || nr < 1) {
     throw new RangeError(
@@ -92,7 +95,7 @@ export function gemmKernelModule(config: GemmKernelConfig): Uint8Array<ArrayBuff
     throw new RangeError(`Gemm kernel chunk ${config.chunk} must be an integer >= 1`);
   }
   const mod = new ModuleBuilder();
-  mod.importMemory("env", "memory", { minPages: 1 });
+  mod.importMemory("env", "memory", limits);
   // Table slot (m/4 - 1) * nr + (n - 1) holds the micro-kernel of an m x n tile.
   const table: number[] = [];
   for (let m = 4; m <= mr; m += 4) {

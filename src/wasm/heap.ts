@@ -7,10 +7,44 @@
  * @module
  */
 
+import type { MemoryLimits } from "./module_builder.ts";
+
 /** Alignment of every block, in bytes. */
 const ALIGN = 64;
 /** WebAssembly page size. */
 const PAGE = 65536;
+/** Largest size of the memories `createMemory` makes: 4 GiB, the 32-bit address space. */
+const MAX_PAGES = 65536;
+
+/**
+ * A memory for the generated kernels, shared (a SharedArrayBuffer that worker threads can
+ * address) when `shared` is true and the engine allows it, else an ordinary one.
+ *
+ * @example
+ * ```ts
+ * const heap = new Heap(createMemory(true));
+ * ```
+ */
+export function createMemory(shared: boolean): WebAssembly.Memory {
+  if (shared) {
+    try {
+      return new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    } catch {
+      // No shared memories here (e.g. no SharedArrayBuffer): one thread it is.
+    }
+  }
+  return new WebAssembly.Memory({ initial: 16 });
+}
+
+/** The limits a module must declare to import `memory` (shared ones declare their maximum). */
+export function importLimits(memory: WebAssembly.Memory): MemoryLimits {
+  return isShared(memory) ? { minPages: 1, maxPages: MAX_PAGES, shared: true } : { minPages: 1 };
+}
+
+/** True when `memory` is shared (its buffer is a SharedArrayBuffer). */
+export function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
 
 /**
  * Allocates byte ranges of `memory`. Address 0 is never handed out, so 0 can mean "none".

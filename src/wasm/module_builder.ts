@@ -13,8 +13,10 @@ import { unsignedLeb128 } from "./leb128.ts";
 export interface MemoryLimits {
   /** Initial size. */
   minPages: number;
-  /** Largest size; absent for no maximum. */
+  /** Largest size; absent for no maximum (a shared memory needs one). */
   maxPages?: number;
+  /** A shared memory (threads: a SharedArrayBuffer that workers address too). */
+  shared?: boolean;
 }
 
 /** A function added to a module: its index (for `call`, exports, tables) and its body. */
@@ -64,12 +66,15 @@ export class ModuleBuilder {
 
   /** Imports the module's linear memory as `module.name`. */
   importMemory(module: string, name: string, limits: MemoryLimits): void {
-    const { minPages, maxPages } = limits;
+    const { minPages, maxPages, shared = false } = limits;
+    if (shared && maxPages === undefined) {
+      throw new RangeError("ModuleBuilder.importMemory: a shared memory needs maxPages");
+    }
     this.#imports.push([
       ...utf8(module),
       ...utf8(name),
       EXTERNAL.memory,
-      maxPages === undefined ? 0x00 : 0x01,
+      (maxPages === undefined ? 0x00 : 0x01) | (shared ? 0x02 : 0x00),
       ...unsignedLeb128(minPages),
       ...(maxPages === undefined ? [] : unsignedLeb128(maxPages)),
     ]);

@@ -128,3 +128,17 @@ Deno.test("Feature probes are valid modules on engines with SIMD, and FMA implie
   // A probe that leaves the wrong number of values on the stack must not validate.
   assert.equal(WebAssembly.validate(simdProbeModule(["f32x4.mul"])), false);
 });
+
+Deno.test("A module importing a shared memory instantiates on one; shared needs a maximum", () => {
+  const mod = new ModuleBuilder();
+  mod.importMemory("env", "memory", { minPages: 1, maxPages: 4, shared: true });
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+  const module = new WebAssembly.Module(mod.encode());
+  assert.ok(new WebAssembly.Instance(module, { env: { memory } }));
+  const unshared = new WebAssembly.Memory({ initial: 1, maximum: 4 });
+  assert.throws(() => new WebAssembly.Instance(module, { env: { memory: unshared } }));
+  assert.throws(
+    () => new ModuleBuilder().importMemory("env", "memory", { minPages: 1, shared: true }),
+    /a shared memory needs maxPages/,
+  );
+});

@@ -18,7 +18,7 @@
 
 import { advance, range, whileBelow } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
-import { ModuleBuilder } from "./module_builder.ts";
+import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
 
 /** `max_pool`'s parameters (see the module doc). */
@@ -34,9 +34,11 @@ const MAX_POOL_PARAMS: ValType[] = new Array(13).fill("i32");
  * const pool = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
  * ```
  */
-export function poolKernelModule(): Uint8Array<ArrayBuffer> {
+export function poolKernelModule(
+  limits: MemoryLimits = { minPages: 1 },
+): Uint8Array<ArrayBuffer> {
   const mod = new ModuleBuilder();
-  mod.importMemory("env", "memory", { minPages: 1 });
+  mod.importMemory("env", "memory", limits);
   const stage = mod.addFunction(STAGE_PARAMS, []);
   emitStage(stage.body);
   mod.exportFunction("stage", stage.index);

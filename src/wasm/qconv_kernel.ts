@@ -34,7 +34,7 @@
 
 import { advance, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
-import { ModuleBuilder } from "./module_builder.ts";
+import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 
 /** 8-bit activation types. */
 export type Int8Type = "u8" | "i8";
@@ -58,12 +58,15 @@ const RESIDUAL_PARAMS: ValType[] = new Array(4).fill("i32");
  * const helpers = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
  * ```
  */
-export function qconvKernelModule(width: number): Uint8Array<ArrayBuffer> {
+export function qconvKernelModule(
+  width: number,
+  limits: MemoryLimits = { minPages: 1 },
+): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(width) || width < 1) {
     throw new RangeError(`Int8 conv kernel panel width ${width} must be an integer >= 1`);
   }
   const mod = new ModuleBuilder();
-  mod.importMemory("env", "memory", { minPages: 1 });
+  mod.importMemory("env", "memory", limits);
   for (const dtype of ["u8", "i8"] as const) {
     const gather = mod.addFunction(GATHER_PARAMS, []);
     emitGather(gather.body, width, dtype);

@@ -51,3 +51,22 @@ export function relaxedSimdSupported(): boolean {
   relaxed ??= wasmSimdSupported() && validates(simdProbeModule(["f32x4.relaxed_madd"]));
   return relaxed;
 }
+
+/**
+ * `make()` where the engine runs WebAssembly SIMD, else null; null too when the engine
+ * refuses to compile WebAssembly at run time (as some edge runtimes do). Other errors throw.
+ *
+ * @example
+ * ```ts
+ * const gemm = simdKernelOrNull(() => new WasmGemm(INT8_KERNEL));
+ * ```
+ */
+export function simdKernelOrNull<T>(make: () => T): T | null {
+  if (!wasmSimdSupported()) return null;
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof WebAssembly.CompileError || err instanceof EvalError) return null;
+    throw err;
+  }
+}

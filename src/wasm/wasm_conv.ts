@@ -31,8 +31,10 @@
 import type { ConvGeometry } from "../ops/conv.ts";
 import type { Activation } from "../shaders/activation.ts";
 import { convKernelModule } from "./conv_kernel.ts";
+import { importLimits } from "./heap.ts";
 import { paddedExtent, type StageFn } from "./stage_kernel.ts";
-import { resultRows, sharedWasmGemm, vectorizeColumns, type WasmGemm } from "./wasm_gemm.ts";
+import { resultRows } from "./gemm_blocks.ts";
+import { sharedWasmGemm, vectorizeColumns, type WasmGemm } from "./wasm_gemm.ts";
 
 /** The f32 tensors of one Conv node (docs/ARCHITECTURE.md, "Fused ops"). */
 export interface ConvTensors {
@@ -101,7 +103,9 @@ export class WasmConv {
   constructor(gemm: WasmGemm) {
     this.gemm = gemm;
     const { mr, nr } = gemm.config;
-    const module = new WebAssembly.Module(convKernelModule([mr, nr]));
+    const module = new WebAssembly.Module(
+      convKernelModule([mr, nr], importLimits(gemm.heap.memory)),
+    );
     const instance = new WebAssembly.Instance(module, { env: { memory: gemm.heap.memory } });
     const exports = instance.exports;
     this.#stage = exports.stage as StageFn;
@@ -219,9 +223,7 @@ let shared: WasmConv | null | undefined;
  * ```
  */
 export function sharedWasmConv(): WasmConv | null {
-  if (shared === undefined) {
-    const gemm = sharedWasmGemm();
-    shared = gemm && new WasmConv(gemm);
-  }
+  const gemm = sharedWasmGemm();
+  if (shared === undefined || shared?.gemm !== gemm) shared = gemm && new WasmConv(gemm);
   return shared;
 }

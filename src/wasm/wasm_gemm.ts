@@ -25,9 +25,12 @@
 
 import type { MatrixView } from "../ops/cpu_gemm.ts";
 import { type GemmKernelConfig, gemmKernelModule } from "./gemm_kernel.ts";
-import { Heap } from "./heap.ts";
+import { type BlockFn, type BlockPlan, multiplyBlocks, resultRows } from "./gemm_blocks.ts";
+import { GemmThreads } from "./gemm_threads.ts";
+import { createMemory, Heap, importLimits } from "./heap.ts";
 import { PackCache } from "./pack_cache.ts";
-import { relaxedSimdSupported, wasmSimdSupported } from "./simd_support.ts";
+import { cpuThreads } from "./cpu_threads.ts";
+import { relaxedSimdSupported, simdKernelOrNull } from "./simd_support.ts";
 
 /** Cache blocking of the product. */
 export interface GemmBlocking {
@@ -43,6 +46,12 @@ export interface WasmGemmOptions {
   blocking?: GemmBlocking;
   /** Bytes of packed constants kept before least recently used ones are evicted; 1 GiB. */
   cacheBytes?: number;
+  /**
+   * Threads a product may use, this one included (default 1): more than 1 puts the memory
+   * in a SharedArrayBuffer and starts worker threads (gemm_threads.ts) where the engine
+   * allows it.
+   */
+  threads?: number;
 }
 
 /**
@@ -51,20 +60,6 @@ export interface WasmGemmOptions {
  * 32 depths.
  */
 export const DEFAULT_KERNEL = { mr: 8, nr: 6, chunk: 32 } as const;
-
-/** `gemm_block`'s signature (see gemm_kernel.ts). */
-type BlockFn = (
-  v: number,
-  s: number,
-  r: number,
-  rows: number,
-  cols: number,
-  kc: number,
-  vPanelBytes: number,
-  sPanelBytes: number,
-  ldc: number,
-  accumulate: number,
-) => void;
 
 /** `pack_W`'s signature (see gemm_kernel.ts). */
 type PackFn = (
@@ -91,24 +86,31 @@ export class WasmGemm {
   readonly heap: Heap;
   /** Packed constant operands. */
   readonly cache: PackCache;
+  /** The threads asked for (`WasmGemmOptions.threads`). */
+  readonly requestedThreads: number;
   readonly #block: BlockFn;
   /** `pack_W` by panel width W. */
   readonly #pack = new Map<number, PackFn>();
-  readonly #mc: number;
-  readonly #kc: number;
+  readonly #plan: BlockPlan;
+  readonly #threads: GemmThreads | null;
 
-  /** Compiles the kernel for `config` (synchronously: the module is a few KiB). */
+  /**
+   * Compiles the kernel for `config` (synchronously: the module is a few KiB) and starts its
+   * worker threads, if any.
+   */
   constructor(config: GemmKernelConfig, options: WasmGemmOptions = {}) {
     const { mc = 128, kc = 512 } = options.blocking ?? {};
     this.config = config;
-    this.#mc = Math.max(config.mr, Math.floor(mc / config.mr) * config.mr);
-    this.#kc = Math.max(1, kc);
-    const memory = new WebAssembly.Memory({ initial: 16 });
+    this.requestedThreads = Math.max(1, Math.floor(options.threads ?? 1));
+    const { mr, nr } = config;
+    this.#plan = { mr, nr, mc: Math.max(mr, Math.floor(mc / mr) * mr), kc: Math.max(1, kc) };
+    const memory = createMemory(this.requestedThreads > 1);
     this.heap = new Heap(memory);
     this.cache = new PackCache(this.heap, options.cacheBytes ?? 2 ** 30);
-    const module = new WebAssembly.Module(gemmKernelModule(config));
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const bytes = gemmKernelModule(config, importLimits(memory));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     this.#block = instance.exports.gemm_block as BlockFn;
+    this.#threads = GemmThreads.start(this.requestedThreads - 1, bytes, memory, this.#plan);
     for (const width of [config.mr, config.nr]) {
       this.#pack.set(width, instance.exports[`pack_${width}`] as PackFn);
     }
@@ -150,25 +152,33 @@ export class WasmGemm {
    * at `r` with `resultRows(rows)` floats per column.
    */
   multiply(v: number, s: number, r: number, rows: number, cols: number, k: number): void {
-    const { mr, nr } = this.config;
-    const ldc = resultRows(rows);
-    for (let p0 = 0; p0 < k; p0 += this.#kc) {
-      const kc = Math.min(this.#kc, k - p0);
-      for (let i0 = 0; i0 < ldc; i0 += this.#mc) {
-        this.#block(
-          v + (i0 * k + p0 * mr) * 4,
-          s + p0 * nr * 4,
-          r + i0 * 4,
-          Math.min(this.#mc, ldc - i0),
-          cols,
-          kc,
-          mr * k * 4,
-          nr * k * 4,
-          ldc * 4,
-          p0 > 0 ? 1 : 0,
-        );
-      }
+    const panels = Math.ceil(cols / this.config.nr);
+    const parts = Math.min(panels, 1 + (this.#threads?.count ?? 0));
+    if (parts <= 1) {
+      multiplyBlocks(this.#block, this.#plan, v, s, r, rows, cols, k);
+      return;
     }
+    // Whole panels per thread, as even as they come.
+    const { nr } = this.config;
+    const ldc = resultRows(rows);
+    const shares = Array.from({ length: parts }, (_, t) => {
+      const from = Math.floor(t * panels / parts) * nr;
+      const to = Math.min(cols, Math.floor((t + 1) * panels / parts) * nr);
+      return { s: s + from * k * 4, r: r + from * ldc * 4, cols: to - from };
+    });
+    this.#threads!.run(v, rows, k, shares, (share) => {
+      multiplyBlocks(this.#block, this.#plan, v, share.s, share.r, rows, share.cols, k);
+    });
+  }
+
+  /** Threads a product runs on now: this one plus the workers that have started. */
+  get threads(): number {
+    return 1 + (this.#threads?.ready ?? 0);
+  }
+
+  /** Stops the worker threads (the kernel keeps working on this thread alone). */
+  dispose(): void {
+    this.#threads?.terminate();
   }
 
   /**
@@ -270,11 +280,6 @@ export function vectorizeColumns(m: number, n: number): boolean {
   return lanePadding(n) <= lanePadding(m);
 }
 
-/** Floats per column of the product's result R for `rows` rows: whole f32x4 vectors. */
-export function resultRows(rows: number): number {
-  return Math.ceil(rows / 4) * 4;
-}
-
 /** The transposed view of `x` (same data, strides swapped). */
 function transposed(x: MatrixView): MatrixView {
   return { ...x, rowStride: x.colStride, colStride: x.rowStride };
@@ -311,9 +316,9 @@ let shared: WasmGemm | null | undefined;
 
 /**
  * The process-wide kernel instance used by `gemmF32` (`DEFAULT_KERNEL`, relaxed-SIMD FMA
- * where the engine has it), or null when the engine lacks WebAssembly SIMD or refuses to
- * compile WebAssembly at run time (as some edge runtimes do): `gemmF32` then stays in
- * TypeScript.
+ * where the engine has it, `cpuThreads()` threads; rebuilt when that changes), or null when
+ * the engine lacks WebAssembly SIMD or refuses to compile WebAssembly at run time (as some
+ * edge runtimes do): `gemmF32` then stays in TypeScript.
  *
  * @example
  * ```ts
@@ -322,18 +327,15 @@ let shared: WasmGemm | null | undefined;
  * ```
  */
 export function sharedWasmGemm(): WasmGemm | null {
-  if (shared === undefined) {
-    try {
-      shared = wasmSimdSupported()
-        ? new WasmGemm({
-          ...DEFAULT_KERNEL,
-          arithmetic: relaxedSimdSupported() ? "f32-fma" : "f32",
-        })
-        : null;
-    } catch (err) {
-      if (!(err instanceof WebAssembly.CompileError || err instanceof EvalError)) throw err;
-      shared = null;
-    }
+  const threads = cpuThreads();
+  if (shared === undefined || (shared && shared.requestedThreads !== threads)) {
+    shared?.dispose();
+    shared = simdKernelOrNull(() =>
+      new WasmGemm({
+        ...DEFAULT_KERNEL,
+        arithmetic: relaxedSimdSupported() ? "f32-fma" : "f32",
+      }, { threads })
+    );
   }
   return shared;
 }

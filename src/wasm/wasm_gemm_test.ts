@@ -4,6 +4,7 @@ import { seededRandom } from "../testing/random.ts";
 import { assertClose, relativeL2, TOLERANCES } from "../testing/tolerance.ts";
 import { relaxedSimdSupported, wasmSimdSupported } from "./simd_support.ts";
 import { DEFAULT_KERNEL, WasmGemm } from "./wasm_gemm.ts";
+import { threadsStarted } from "../testing/wasm_threads.ts";
 
 const SIZES = [1, 3, 7, 17, 64, 100];
 const SENTINEL = 1234.5;
@@ -62,10 +63,19 @@ const LAYOUTS = [
   { ta: true, tb: false, constA: false, constB: false, tc: false },
 ];
 
-/** Kernel instances under test: the default tile, and odd tiles and blocks to hit the edges. */
-function instances(): [string, WasmGemm][] {
+/**
+ * Kernel instances under test: the default tile, odd tiles and blocks to hit the edges, and
+ * 3 threads (each product split into up to 3 column ranges) with its workers started.
+ */
+async function instances(): Promise<[string, WasmGemm][]> {
   const arithmetic = relaxedSimdSupported() ? "f32-fma" : "f32";
+  const threaded = new WasmGemm(
+    { mr: 8, nr: 4, chunk: 7, arithmetic },
+    { blocking: { mc: 16, kc: 9 }, threads: 3 },
+  );
+  await threadsStarted(threaded, 3);
   return [
+    ["8x4 3 threads mc 16 kc 9", threaded],
     ["8x6 default", new WasmGemm({ ...DEFAULT_KERNEL, arithmetic })],
     [
       "8x6 no fma mc 8 kc 16",
@@ -81,8 +91,8 @@ function instances(): [string, WasmGemm][] {
 Deno.test({
   name: "WasmGemm matches float64 sums for M, N, K in {1,3,7,17,64,100} and the callers' layouts",
   ignore: !wasmSimdSupported(),
-}, () => {
-  for (const [name, gemm] of instances()) {
+}, async () => {
+  for (const [name, gemm] of await instances()) {
     const rand = seededRandom(name.length);
     let combo = 0;
     for (const m of SIZES) {
@@ -100,6 +110,7 @@ Deno.test({
         }
       }
     }
+    gemm.dispose();
   }
 });
 

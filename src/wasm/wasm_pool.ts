@@ -8,7 +8,7 @@
  */
 
 import type { PoolWindow } from "../ops/pool_window.ts";
-import type { Heap } from "./heap.ts";
+import { type Heap, importLimits } from "./heap.ts";
 import { poolKernelModule } from "./pool_kernel.ts";
 import { paddedExtent, type StageFn } from "./stage_kernel.ts";
 import { sharedWasmGemm } from "./wasm_gemm.ts";
@@ -53,7 +53,7 @@ export class WasmPool {
   /** Compiles the pooling kernel over `heap`'s memory. */
   constructor(heap: Heap) {
     this.heap = heap;
-    const module = new WebAssembly.Module(poolKernelModule());
+    const module = new WebAssembly.Module(poolKernelModule(importLimits(heap.memory)));
     const instance = new WebAssembly.Instance(module, { env: { memory: heap.memory } });
     this.#stage = instance.exports.stage as StageFn;
     this.#maxPool = instance.exports.max_pool as MaxPoolFn;
@@ -133,9 +133,7 @@ let shared: WasmPool | null | undefined;
  * ```
  */
 export function sharedWasmPool(): WasmPool | null {
-  if (shared === undefined) {
-    const gemm = sharedWasmGemm();
-    shared = gemm && new WasmPool(gemm.heap);
-  }
+  const heap = sharedWasmGemm()?.heap ?? null;
+  if (shared === undefined || shared?.heap !== heap) shared = heap && new WasmPool(heap);
   return shared;
 }

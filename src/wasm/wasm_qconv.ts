@@ -23,9 +23,12 @@
 
 import type { NhwcConvGeometry } from "../ops/qlinear_conv_nhwc.ts";
 import { GATHER_OVERREAD, type Int8Type, qconvKernelModule } from "./qconv_kernel.ts";
+import { importLimits } from "./heap.ts";
 import { paddedExtent } from "./stage_kernel.ts";
-import { resultRows, WasmGemm } from "./wasm_gemm.ts";
-import { wasmSimdSupported } from "./simd_support.ts";
+import { cpuThreads } from "./cpu_threads.ts";
+import { resultRows } from "./gemm_blocks.ts";
+import { WasmGemm } from "./wasm_gemm.ts";
+import { simdKernelOrNull } from "./simd_support.ts";
 import { quantRange } from "../ops/quant_math.ts";
 
 /** The tensors of one dense QLinearConvNhwc node (see qlinear_conv_nhwc.ts). */
@@ -98,7 +101,9 @@ export class WasmQConv {
       throw new Error(`WasmQConv needs an "i16-pairs" product, got "${gemm.config.arithmetic}"`);
     }
     this.gemm = gemm;
-    const module = new WebAssembly.Module(qconvKernelModule(gemm.config.nr));
+    const module = new WebAssembly.Module(
+      qconvKernelModule(gemm.config.nr, importLimits(gemm.heap.memory)),
+    );
     const exports = new WebAssembly.Instance(module, { env: { memory: gemm.heap.memory } })
       .exports;
     this.#gather = { u8: exports.gather_u8 as GatherFn, i8: exports.gather_i8 as GatherFn };
@@ -262,7 +267,8 @@ export const INT8_KERNEL = { mr: 8, nr: 5, chunk: 512, arithmetic: "i16-pairs" }
 let shared: WasmQConv | null | undefined;
 
 /**
- * The process-wide int8 conv (`INT8_KERNEL`, its own memory), or null when the engine lacks WebAssembly SIMD or refuses to compile WebAssembly
+ * The process-wide int8 conv (`INT8_KERNEL`, its own memory, `cpuThreads()` threads; rebuilt
+ * when that changes), or null when the engine lacks WebAssembly SIMD or refuses to compile WebAssembly
  * at run time: QLinearConvNhwc then stays in TypeScript.
  *
  * @example
@@ -272,13 +278,10 @@ let shared: WasmQConv | null | undefined;
  * ```
  */
 export function sharedWasmQConv(): WasmQConv | null {
-  if (shared === undefined) {
-    try {
-      shared = wasmSimdSupported() ? new WasmQConv(new WasmGemm(INT8_KERNEL)) : null;
-    } catch (err) {
-      if (!(err instanceof WebAssembly.CompileError || err instanceof EvalError)) throw err;
-      shared = null;
-    }
+  const threads = cpuThreads();
+  if (shared === undefined || (shared && shared.gemm.requestedThreads !== threads)) {
+    shared?.gemm.dispose();
+    shared = simdKernelOrNull(() => new WasmQConv(new WasmGemm(INT8_KERNEL, { threads })));
   }
   return shared;
 }
