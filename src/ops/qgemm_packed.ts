@@ -85,22 +85,34 @@ function inferTypes(node: Node, inputs: (TensorType | undefined)[]): TensorType[
   return [{ dtype: g.out, shape: [g.m, g.n] }];
 }
 
-function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
+type Geometry = ReturnType<typeof geometry>;
+
+/**
+ * Writes the dot products of row i of x' (A as i8, padded with `a_pad`) with every weight row
+ * into `dots` and returns the row's sum of x'.
+ */
+type RowProducts = (
+  g: Geometry,
+  inputs: (Tensor | undefined)[],
+  i: number,
+  dots: Int32Array,
+) => number;
+
+/** QGemmPacked's output from the row products `products` gives (the semantics above). */
+function qgemmPackedOutput(
+  node: Node,
+  inputs: (Tensor | undefined)[],
+  products: RowProducts,
+): Tensor[] {
   const g = geometry(node, inputs);
-  const a = inputs[A]!.data, w = inputs[W]!.data;
   const bias = inputs[B]!.data, scale = inputs[S]!.data, zps = inputs[Z]?.data;
-  const offset = g.dtype === "u8" ? 128 : 0;
   const y = makeTensor(g.out, [g.m, g.n]);
   const [qmin, qmax] = g.out === "f32" ? [0, 0] : quantRange(g.out);
+  const dots = new Int32Array(g.n);
   for (let i = 0; i < g.m; i++) {
+    const sum = products(g, inputs, i, dots);
     for (let j = 0; j < g.n; j++) {
-      let dot = 0, sum = 0;
-      for (let p = 0; p < g.kp; p++) {
-        const x = (p < g.k ? a[i * g.k + p] : g.aPad) - offset;
-        dot += x * w[j * g.kp + p];
-        sum += x;
-      }
-      const acc = wrapInt32(bias[j] + dot - (zps ? zps[j] * sum : 0));
+      const acc = wrapInt32(bias[j] + dots[j] - (zps ? zps[j] * sum : 0));
       y.data[i * g.n + j] = g.out === "f32"
         ? f32(int32ToF32(acc) * scale[j])
         : requantize(acc, scale[j], g.yZero, qmin, qmax);
@@ -109,34 +121,44 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   return [y];
 }
 
+/** x'[i, p]: A's value as i8, or the padding value past K. */
+function xAt(g: Geometry, a: Tensor["data"], i: number, p: number): number {
+  return (p < g.k ? a[i * g.k + p] : g.aPad) - (g.dtype === "u8" ? 128 : 0);
+}
+
+/** Plain loops over the definition. */
+function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
+  return qgemmPackedOutput(node, inputs, (g, inputs, i, dots) => {
+    const a = inputs[A]!.data, w = inputs[W]!.data;
+    let sum = 0;
+    for (let p = 0; p < g.kp; p++) sum += xAt(g, a, i, p);
+    for (let j = 0; j < g.n; j++) {
+      let dot = 0;
+      for (let p = 0; p < g.kp; p++) dot += xAt(g, a, i, p) * w[j * g.kp + p];
+      dots[j] = dot;
+    }
+    return sum;
+  });
+}
+
 /**
  * Fast CPU kernel: each row of A converted to x' once (K padding included) with its sum, then
  * one contiguous dot product per output column over the packed weights.
  */
 function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
-  const g = geometry(node, inputs);
-  const a = inputs[A]!.data, w = inputs[W]!.data;
-  const bias = inputs[B]!.data, scale = inputs[S]!.data, zps = inputs[Z]?.data;
-  const offset = g.dtype === "u8" ? 128 : 0;
-  const y = makeTensor(g.out, [g.m, g.n]);
-  const [qmin, qmax] = g.out === "f32" ? [0, 0] : quantRange(g.out);
-  const row = new Int32Array(g.kp).fill(g.aPad - offset);
-  for (let i = 0; i < g.m; i++) {
+  let row: Int32Array | undefined;
+  return qgemmPackedOutput(node, inputs, (g, inputs, i, dots) => {
+    const a = inputs[A]!.data, w = inputs[W]!.data;
+    row ??= new Int32Array(g.kp);
     let sum = 0;
-    for (let p = 0; p < g.kp; p++) {
-      if (p < g.k) row[p] = a[i * g.k + p] - offset;
-      sum += row[p];
-    }
+    for (let p = 0; p < g.kp; p++) sum += row[p] = xAt(g, a, i, p);
     for (let j = 0; j < g.n; j++) {
       let dot = 0;
       for (let p = 0, q = j * g.kp; p < g.kp; p++, q++) dot += row[p] * w[q];
-      const acc = wrapInt32(bias[j] + dot - (zps ? zps[j] * sum : 0));
-      y.data[i * g.n + j] = g.out === "f32"
-        ? f32(int32ToF32(acc) * scale[j])
-        : requantize(acc, scale[j], g.yZero, qmin, qmax);
+      dots[j] = dot;
     }
-  }
-  return [y];
+    return sum;
+  });
 }
 
 const PARAMS = uniformLayout("Params", {

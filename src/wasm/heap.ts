@@ -105,6 +105,28 @@ export class Heap {
     return start;
   }
 
+  /**
+   * Runs `body` with an allocator whose blocks are all freed when `body` returns or throws:
+   * the scratch buffers of one kernel call.
+   *
+   * @example
+   * ```ts
+   * heap.withScratch((alloc) => kernel(alloc(1024), alloc(4096)));
+   * ```
+   */
+  withScratch<T>(body: (alloc: (bytes: number) => number) => T): T {
+    const blocks: number[] = [];
+    try {
+      return body((bytes) => {
+        const ptr = this.alloc(bytes);
+        blocks.push(ptr);
+        return ptr;
+      });
+    } finally {
+      for (const ptr of blocks) this.free(ptr);
+    }
+  }
+
   /** Returns the block starting at `ptr` (from `alloc`) to the free list. */
   free(ptr: number): void {
     const size = this.#used.get(ptr);

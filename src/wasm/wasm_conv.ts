@@ -139,13 +139,7 @@ export class WasmConv {
     const paddedFloats = g.cg * hp * wp;
     const outFloats = g.mg * pixels;
 
-    const scratch: number[] = [];
-    const alloc = (bytes: number) => {
-      const ptr = heap.alloc(bytes);
-      scratch.push(ptr);
-      return ptr;
-    };
-    try {
+    heap.withScratch((alloc) => {
       const weights = this.gemm.packConstant(
         { data: t.w, offset: grp * g.mg * depth, rowStride: depth, colStride: 1 },
         g.mg,
@@ -204,9 +198,7 @@ export class WasmConv {
       const store = swap ? this.#storeCols : this.#storeRows;
       store(r, resultRows(rows) * 4, rows, cols, out, pixels * 4, bias, z, lo, hi);
       y.set(f32.subarray(out / 4, out / 4 + outFloats), yFrom);
-    } finally {
-      for (const ptr of scratch) heap.free(ptr);
-    }
+    });
   }
 }
 

@@ -174,13 +174,7 @@ export class WasmQConv {
     const wp = paddedExtent(g.w, g.padL, g.ow, g.strideW, g.kw, g.dilW);
     const outBytes = pixels * g.mp;
 
-    const scratch: number[] = [];
-    const alloc = (bytes: number) => {
-      const ptr = heap.alloc(bytes);
-      scratch.push(ptr);
-      return ptr;
-    };
-    try {
+    heap.withScratch((alloc) => {
       const weights = this.#packedWeights(g, t, rows, pairs);
       const input = alloc(hp * wp * g.cp + GATHER_OVERREAD);
       const offsets = alloc(panels * nr * 4);
@@ -250,9 +244,7 @@ export class WasmQConv {
         this.#residual[g.residual === "first" ? "first" : "second"](out, residual, table, outBytes);
       }
       y.set(bytes.subarray(out, out + outBytes), yFrom);
-    } finally {
-      for (const ptr of scratch) heap.free(ptr);
-    }
+    });
   }
 }
 
