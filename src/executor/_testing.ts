@@ -1,12 +1,12 @@
 /**
  * Test fixtures for the executor tests: a small residual graph with a symbolic batch, two
- * outputs and broadcast initializers, built only from elementwise and pooling ops; and spies
- * that count or intercept calls to WebGPU methods.
+ * outputs and broadcast initializers, built only from elementwise and pooling ops; a one-conv
+ * graph; and spies that count or intercept calls to WebGPU methods.
  *
  * @module
  */
 
-import type { Graph, Tensor } from "../graph/types.ts";
+import type { Graph, Node, Tensor } from "../graph/types.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 
 /**
@@ -61,7 +61,47 @@ export function residualGraph(seed = 1): Graph {
   };
 }
 
-/** Seeded random f32 inputs in [-1, 1) for every input of `graph` whose shape is [N, ...]. */
+/**
+ * x [N,5,12,12] -> Conv 3x3 pad 1, 5 -> 7 channels, bias, ReLU -> y [N,7,12,12]. The weights w
+ * [7,5,3,3] are an initializer or, where `weightsAsInput`, a graph input (`ws` [1,315],
+ * reshaped; batch 1 only) that every run may change.
+ */
+export function convGraph(weightsAsInput = false, seed = 1): Graph {
+  const rand = seededRandom(seed);
+  const w = randomTensor(rand, "f32", [7, 5, 3, 3]);
+  const conv: Node = {
+    name: "conv",
+    op: "Conv",
+    inputs: ["x", "w", "b"],
+    outputs: ["y"],
+    attrs: { pads: [1, 1, 1, 1], activation: "relu" },
+  };
+  const reshape: Node = {
+    name: "unflatten",
+    op: "Reshape",
+    inputs: ["ws"],
+    outputs: ["w"],
+    attrs: { shape: [7, 5, 3, 3] },
+  };
+  return {
+    name: "conv",
+    inputs: [
+      { name: "x", dtype: "f32", shape: ["N", 5, 12, 12] },
+      ...(weightsAsInput ? [{ name: "ws", dtype: "f32" as const, shape: [1, 315] }] : []),
+    ],
+    outputs: [{ name: "y", dtype: "f32", shape: ["N", 7, 12, 12] }],
+    initializers: new Map([
+      ["b", randomTensor(rand, "f32", [7])],
+      ...(weightsAsInput ? [] : [["w", w] as const]),
+    ]),
+    nodes: weightsAsInput ? [reshape, conv] : [conv],
+  };
+}
+
+/**
+ * Seeded random f32 inputs in [-1, 1) for every input of `graph`, the batch symbol of their
+ * shapes set to `batch`.
+ */
 export function randomInputs(graph: Graph, batch: number, seed: number): Record<string, Tensor> {
   const rand = seededRandom(seed);
   return Object.fromEntries(graph.inputs.map((input) => {

@@ -1,22 +1,32 @@
 /**
  * Runs a whole graph on the GPU. Everything is built once at load: one kernel plan per node,
- * every pipeline (compiled in parallel), weights uploaded with `mappedAtCreation`, the arena
- * buffers of the execution plan, dedicated input and output buffers, every uniform buffer and
- * bind group. A run writes the inputs, records one command encoder with one compute pass,
- * copies the outputs into one staging buffer, submits once and maps once.
+ * every pipeline, weights uploaded with `mappedAtCreation`, the buffers kernels derive from
+ * constant inputs (computed once, `GpuPlan.derived`), the arena buffers of the execution plan,
+ * dedicated input and output buffers, every uniform buffer and bind group. A run writes the
+ * inputs, records one command encoder with one compute pass, copies the outputs into one
+ * staging buffer, submits once and maps once.
  *
  * @module
  */
 
 import { errorMessage } from "../errors.ts";
 import { checkInputTensors, inferGraphTypes } from "../graph/shape_inference.ts";
-import { allocData, type Graph, sizeOf, type Tensor, type TensorType } from "../graph/types.ts";
-import type { GpuBindingSource, GpuPlan } from "../ops/op.ts";
+import {
+  allocData,
+  type Graph,
+  type Node,
+  sizeOf,
+  type Tensor,
+  type TensorType,
+} from "../graph/types.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram } from "../ops/op.ts";
 import { opFor } from "../ops/registry.ts";
 import type { GpuContext } from "./gpu_device.ts";
 import { storageBytes, uploadTensor } from "./gpu_buffers.ts";
 import {
+  checkDerived,
   createDispatches,
+  derivedPrograms,
   type GpuDispatch,
   gpuPlanFor,
   recordDispatches,
@@ -231,7 +241,18 @@ function writeTensor(device: GPUDevice, buffer: GPUBuffer, tensor: Tensor): void
   device.queue.writeBuffer(buffer, 0, padded);
 }
 
-/** Creates every GPU object of a session; each buffer is pushed to `created` as it is made. */
+/**
+ * Creates every GPU object of a session; each buffer is pushed to `created` as it is made.
+ * The order serves the cold start on lavapipe, whose queue work runs on a thread of its own
+ * while Deno compiles each pipeline synchronously on this one, inside
+ * `createComputePipelineAsync` (so requesting them all at once compiles nothing in parallel):
+ * the weights are uploaded and handed to the queue first, so that their copies overlap the
+ * compilation; then, node by node, the node's pipelines are compiled and one submission runs
+ * the programs of its constant derived buffers and an empty dispatch of each pipeline not run
+ * before (lavapipe translates a pipeline to machine code at its first dispatch, 5-10 ms for a
+ * conv), overlapping the next node's compilation. Initializers that no run reads (consumed by
+ * derived buffers) are destroyed at the end.
+ */
 async function build(
   gpu: GpuContext,
   graph: Graph,
@@ -242,14 +263,6 @@ async function build(
 ): Promise<Built> {
   const { device } = gpu;
   const track = (b: GPUBuffer) => (created.push(b), b);
-  const pipelines = Promise.all(
-    plan.schedule.map((node) =>
-      Promise.all((kernels.get(node.name)?.programs ?? []).map((p) => cache.get(p)))
-    ),
-  );
-  // Awaited below, after the buffers; this only keeps a throw before then from leaving the
-  // compilation's failure unhandled.
-  pipelines.catch(() => undefined);
   const arenas = plan.arenaBytes.map((bytes, i) =>
     track(device.createBuffer({
       label: `${graph.name} arena ${i}`,
@@ -270,36 +283,47 @@ async function build(
       });
     dedicated.set(storage.id, track(buffer));
   }
+  device.queue.submit([]);
+  const storageOf = (value: string) => plan.storages.get(plan.values.get(value)!.storage)!;
   const bindingOf = (value: string): GPUBufferBinding => {
-    const planned = plan.values.get(value)!;
-    const storage = plan.storages.get(planned.storage)!;
-    const size = storageBytes(planned.type);
+    const storage = storageOf(value);
+    const size = storageBytes(plan.values.get(value)!.type);
     return storage.kind === "arena"
       ? { buffer: arenas[storage.arena!], offset: storage.offset!, size }
       : { buffer: dedicated.get(storage.id)!, offset: 0, size };
   };
-  const compiled = await pipelines;
-  const dispatches = plan.schedule.flatMap((node, step) => {
+  const ctx: NodeBuild = {
+    device,
+    cache,
+    track,
+    bindingOf,
+    scratchOf: (node, index) => {
+      const storage = plan.storages.get(plan.scratch.get(node.name)![index])!;
+      return { buffer: arenas[storage.arena!], offset: storage.offset!, size: storage.bytes };
+    },
+    isConstant: (value) => storageOf(value).kind === "initializer",
+    used: new Set(),
+    ran: new Set(),
+  };
+  const dispatches: GpuDispatch[] = [];
+  for (const node of plan.schedule) {
     const kernel = kernels.get(node.name);
-    if (!kernel) return [];
-    const resolve = (src: GpuBindingSource): GPUBufferBinding => {
-      if (src.kind === "scratch") {
-        const storage = plan.storages.get(plan.scratch.get(node.name)![src.index])!;
-        return { buffer: arenas[storage.arena!], offset: storage.offset!, size: storage.bytes };
-      }
-      const name = (src.kind === "input" ? node.inputs : node.outputs)[src.index];
-      if (!name) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
-      return bindingOf(name);
-    };
-    return createDispatches(device, node, kernel, compiled[step], resolve, track);
-  });
+    if (kernel) dispatches.push(...await buildNode(ctx, node, kernel));
+  }
   let stagingBytes = 0;
   const outputs = graph.outputs.map(({ name }) => {
     const { buffer, offset, size } = bindingOf(name);
+    ctx.used.add(buffer);
     const out = { name, source: buffer, sourceOffset: offset!, offset: stagingBytes, bytes: size! };
     stagingBytes += size!;
     return out;
   });
+  for (const [id, buffer] of dedicated) {
+    if (plan.storages.get(id)!.kind !== "initializer" || ctx.used.has(buffer)) continue;
+    // WebGPU keeps a destroyed buffer for the work already submitted (derived buffers').
+    buffer.destroy();
+    created.splice(created.indexOf(buffer), 1);
+  }
   const staging = track(device.createBuffer({
     label: `${graph.name} outputs staging`,
     size: Math.max(4, stagingBytes),
@@ -307,4 +331,71 @@ async function build(
   }));
   const inputs = new Map(graph.inputs.map(({ name }) => [name, dedicated.get(name)!]));
   return { buffers: created, dispatches, inputs, outputs, staging };
+}
+
+/** Workgroup counts of a dispatch that only makes its pipeline ready (see `build`). */
+const EMPTY: [number, number, number] = [0, 1, 1];
+
+/** What `buildNode` needs of the session being built. */
+interface NodeBuild {
+  device: GPUDevice;
+  cache: PipelineCache;
+  track: (buffer: GPUBuffer) => GPUBuffer;
+  /** The binding of a value of the plan. */
+  bindingOf: (value: string) => GPUBufferBinding;
+  /** The binding of scratch buffer `index` of `node`. */
+  scratchOf: (node: Node, index: number) => GPUBufferBinding;
+  /** Whether a value is an initializer. */
+  isConstant: (value: string) => boolean;
+  /** Buffers that runs read or write; filled in. */
+  used: Set<GPUBuffer>;
+  /** Pipelines dispatched at least once; filled in. */
+  ran: Set<GPUComputePipeline>;
+}
+
+/**
+ * Compiles `node`'s pipelines, creates its derived buffers and dispatches, and submits its
+ * load work (see `build`); returns the dispatches of a run: the programs of derived buffers
+ * whose inputs are not all constant, then the kernel's programs.
+ */
+async function buildNode(ctx: NodeBuild, node: Node, kernel: GpuPlan): Promise<GpuDispatch[]> {
+  const { device } = ctx;
+  checkDerived(node, kernel);
+  const derived = (kernel.derived ?? []).map((d, i) =>
+    ctx.track(device.createBuffer({
+      label: `${node.name} derived ${i}`,
+      size: Math.max(4, d.bytes),
+      usage: GPUBufferUsage.STORAGE,
+    }))
+  );
+  const resolve = (src: GpuBindingSource): GPUBufferBinding => {
+    if (src.kind === "derived") return { buffer: derived[src.index] };
+    if (src.kind === "scratch") return ctx.scratchOf(node, src.index);
+    const name = src.kind === "input" ? node.inputs[src.index] : node.outputs[src.index];
+    if (!name) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
+    return ctx.bindingOf(name);
+  };
+  const constant = (p: GpuProgram) =>
+    p.bindings.every((src) => src.kind !== "input" || ctx.isConstant(node.inputs[src.index]));
+  const once = derivedPrograms(kernel).filter(constant);
+  const each = [...derivedPrograms(kernel).filter((p) => !constant(p)), ...kernel.programs];
+  const [oncePipelines, eachPipelines] = await Promise.all(
+    [once, each].map((programs) => Promise.all(programs.map((p) => ctx.cache.get(p)))),
+  );
+  const atLoad = createDispatches(device, node, once, oncePipelines, resolve, ctx.track);
+  const perRun = createDispatches(device, node, each, eachPipelines, (src) => {
+    const binding = resolve(src);
+    ctx.used.add(binding.buffer);
+    return binding;
+  }, ctx.track);
+  const first = perRun.filter((d) => !ctx.ran.has(d.pipeline));
+  for (const d of [...atLoad, ...perRun]) ctx.ran.add(d.pipeline);
+  if (atLoad.length + first.length > 0) {
+    const encoder = device.createCommandEncoder({ label: `${node.name} load` });
+    const pass = encoder.beginComputePass({ label: `${node.name} load` });
+    recordDispatches(pass, [...atLoad, ...first.map((d) => ({ ...d, workgroups: EMPTY }))]);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  }
+  return perRun;
 }

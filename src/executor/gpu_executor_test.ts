@@ -3,8 +3,8 @@ import type { Graph } from "../graph/types.ts";
 import { opFor } from "../ops/registry.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
-import { countCalls, randomInputs, residualGraph, wrap } from "./_testing.ts";
-import { openGpu } from "./gpu_device.ts";
+import { convGraph, countCalls, randomInputs, residualGraph, wrap } from "./_testing.ts";
+import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { GpuSession } from "./gpu_executor.ts";
 import { runReference } from "./reference.ts";
 
@@ -147,5 +147,120 @@ gpuTest("GpuSession reports a lost device", async () => {
   own.device.destroy();
   await assert.rejects(session.run(randomInputs(graph, 1, 1)), /GPU device lost/);
   assert.match(session.lostReason ?? "", /GPU device lost \(destroyed\)/);
+  session.dispose();
+});
+
+/**
+ * Counts, per pipeline label, the dispatches of at least one workgroup recorded while `fn`
+ * runs.
+ */
+async function countDispatches(fn: () => Promise<unknown>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const current = new WeakMap<GPUComputePassEncoder, string>();
+  const proto = GPUComputePassEncoder.prototype;
+  const restorePipeline = wrap(
+    proto,
+    "setPipeline",
+    (original) =>
+      function (this: GPUComputePassEncoder, ...args: unknown[]) {
+        current.set(this, (args[0] as GPUComputePipeline).label);
+        return original.apply(this, args);
+      },
+  );
+  const restoreDispatch = wrap(
+    proto,
+    "dispatchWorkgroups",
+    (original) =>
+      function (this: GPUComputePassEncoder, ...args: unknown[]) {
+        if ((args as number[]).every((n) => (n ?? 1) > 0)) {
+          const label = current.get(this)!;
+          counts.set(label, (counts.get(label) ?? 0) + 1);
+        }
+        return original.apply(this, args);
+      },
+  );
+  try {
+    await fn();
+  } finally {
+    restorePipeline();
+    restoreDispatch();
+  }
+  return counts;
+}
+
+/** `gpu` as a CPU-like adapter: convs use the register kernel and its transposed weights. */
+const registerKernel = (gpu: GpuContext): GpuContext => ({ ...gpu, isFallbackAdapter: true });
+
+const TRANSPOSE = "conv_transposed_weights";
+const transpositions = (counts: Map<string, number>) =>
+  [...counts].filter(([label]) => label.startsWith(TRANSPOSE)).reduce((n, [, c]) => n + c, 0);
+
+gpuTest("GpuSession transposes constant conv weights once, at load, and frees them", async ({
+  gpu,
+  cache,
+}) => {
+  const graph = convGraph();
+  const { device } = gpu;
+  const destroyed: string[] = [];
+  const restoreBuffers = wrap(
+    device,
+    "createBuffer",
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const buffer = original.apply(this, args) as GPUBuffer;
+        const label = (args[0] as GPUBufferDescriptor).label ?? "";
+        wrap(buffer, "destroy", (destroy) =>
+          function (this: unknown) {
+            destroyed.push(label);
+            return destroy.apply(this);
+          });
+        return buffer;
+      },
+  );
+  let session: GpuSession | undefined;
+  let atLoad: Map<string, number>;
+  try {
+    atLoad = await countDispatches(async () => {
+      session = await GpuSession.create(registerKernel(gpu), graph, { batch: 2, cache });
+    });
+  } finally {
+    restoreBuffers();
+  }
+  assert.equal(transpositions(atLoad), 1, `load dispatches ${[...atLoad]}`);
+  assert.deepEqual(destroyed, ["weight w"], "the weights are read at load only");
+  const onQueue = countCalls(device.queue, ["submit"]);
+  let perRun: Map<string, number>;
+  try {
+    perRun = await countDispatches(async () => {
+      for (const seed of [1, 2]) {
+        const inputs = randomInputs(graph, 2, seed);
+        const actual = await session!.run(inputs);
+        assertClose(actual.y.data, runReference(graph, inputs).y.data, TOLERANCES.f32Kernel);
+      }
+    });
+  } finally {
+    onQueue.stop();
+  }
+  assert.equal(transpositions(perRun), 0, `run dispatches ${[...perRun]}`);
+  assert.ok([...perRun.keys()].some((label) => label.startsWith("conv_mm")), "the conv ran");
+  assert.deepEqual(onQueue.counts, { submit: 2 });
+  session!.dispose();
+});
+
+gpuTest("GpuSession transposes conv weights on every run when they are a graph input", async ({
+  gpu,
+  cache,
+}) => {
+  const graph = convGraph(true);
+  const session = await GpuSession.create(registerKernel(gpu), graph, { batch: 1, cache });
+  const counts = await countDispatches(async () => {
+    // New weights every run: a transposition kept from the first would be stale.
+    for (const seed of [3, 4]) {
+      const inputs = randomInputs(graph, 1, seed);
+      const actual = await session.run(inputs);
+      assertClose(actual.y.data, runReference(graph, inputs).y.data, TOLERANCES.f32Kernel);
+    }
+  });
+  assert.equal(transpositions(counts), 2, `run dispatches ${[...counts]}`);
   session.dispose();
 });

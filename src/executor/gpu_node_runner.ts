@@ -1,16 +1,17 @@
 /**
  * Runs a single node on the GPU, from host tensors to host tensors. The kernel tests use it
- * to compare each WGSL kernel with its CPU reference; output buffers start poisoned. Also
- * holds the steps the graph executor shares with it: planning a node's kernel, creating its
- * uniform buffers and bind groups, and recording its dispatches; and `prepareNodeOnGpu`, which
- * readies one node for repeated dispatch (the kernel benchmarks).
+ * to compare each WGSL kernel with its CPU reference; output, scratch and derived buffers
+ * start poisoned. Also holds the steps the graph executor shares with it: planning a node's
+ * kernel, creating its uniform buffers and bind groups, and recording its dispatches; and
+ * `prepareNodeOnGpu`, which readies one node for repeated dispatch (the kernel benchmarks),
+ * its derived buffers computed once.
  *
  * @module
  */
 
 import { errorMessage } from "../errors.ts";
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
-import type { GpuBindingSource, GpuPlan } from "../ops/op.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram } from "../ops/op.ts";
 import { opFor } from "../ops/registry.ts";
 import type { GpuContext } from "./gpu_device.ts";
 import {
@@ -61,21 +62,21 @@ export function gpuPlanFor(
 }
 
 /**
- * Creates the uniform buffer and bind group of each program of `node`'s `plan`, binding
- * storage through `resolve`, after checking its workgroup counts against the device. Every
- * buffer created is passed to `track` (for destruction); labels name the node, its op and
- * the program.
+ * Creates the uniform buffer and bind group of each of `node`'s `programs`, binding storage
+ * through `resolve`, after checking its workgroup counts against the device. Every buffer
+ * created is passed to `track` (for destruction); labels name the node, its op and the
+ * program.
  */
 export function createDispatches(
   device: GPUDevice,
   node: Node,
-  plan: GpuPlan,
+  programs: readonly GpuProgram[],
   pipelines: GPUComputePipeline[],
   resolve: (src: GpuBindingSource) => GPUBufferBinding,
   track: (buffer: GPUBuffer) => GPUBuffer,
 ): GpuDispatch[] {
   const max = device.limits.maxComputeWorkgroupsPerDimension;
-  return plan.programs.map((program, i) => {
+  return programs.map((program, i) => {
     const label = `${node.name} (${node.op}) ${program.key}`;
     if (!program.workgroups.every((n) => Number.isInteger(n) && n >= 0 && n <= max)) {
       throw new Error(
@@ -95,6 +96,29 @@ export function createDispatches(
       entries,
     });
     return { pipeline: pipelines[i], bindGroup, workgroups: program.workgroups };
+  });
+}
+
+/** The programs computing `plan`'s derived buffers, in order. */
+export function derivedPrograms(plan: GpuPlan): GpuProgram[] {
+  return (plan.derived ?? []).map((d) => d.program);
+}
+
+/**
+ * Throws unless each derived program of `node`'s `plan` binds node inputs and, last, its own
+ * derived buffer (`GpuDerivedBuffer`'s contract).
+ */
+export function checkDerived(node: Node, plan: GpuPlan): void {
+  derivedPrograms(plan).forEach(({ key, bindings }, i) => {
+    const last = bindings[bindings.length - 1];
+    const ok = last?.kind === "derived" && last.index === i &&
+      bindings.slice(0, -1).every((src) => src.kind === "input");
+    if (!ok) {
+      throw new Error(
+        `Node "${node.name}" (${node.op}): derived buffer ${i}'s program ${key} must bind node ` +
+          `inputs and then derived buffer ${i}, got ${JSON.stringify(bindings)}`,
+      );
+    }
   });
 }
 
@@ -148,8 +172,9 @@ export interface PreparedNode {
 }
 
 /**
- * Plans `node`, uploads `inputs`, creates poisoned output and scratch buffers, compiles its
- * pipelines and creates its dispatches, so that it can be recorded any number of times.
+ * Plans `node`, uploads `inputs`, creates poisoned output, scratch and derived buffers,
+ * compiles its pipelines, computes its derived buffers (one submission: every input counts as
+ * constant) and creates its dispatches, so that it can be recorded any number of times.
  * Every buffer created is passed to `track`; the caller destroys them.
  */
 export async function prepareNodeOnGpu(
@@ -167,28 +192,44 @@ export async function prepareNodeOnGpu(
   const outputBuffers = outputs.map((t, i) =>
     track(createPoisonedBuffer(device, t, `${node.name}:out${i}`))
   );
-  const scratchBuffers = (plan.scratchBytes ?? []).map((bytes, i) =>
-    track(createPoisonedBuffer(
-      device,
-      { dtype: "u8", shape: [Math.max(4, bytes)] },
-      `${node.name}:scratch${i}`,
-    ))
-  );
+  checkDerived(node, plan);
+  const poisoned = (sizes: number[] | undefined, kind: string) =>
+    (sizes ?? []).map((bytes, i) =>
+      track(createPoisonedBuffer(
+        device,
+        { dtype: "u8", shape: [Math.max(4, bytes)] },
+        `${node.name}:${kind}${i}`,
+      ))
+    );
+  const buffers: Record<GpuBindingSource["kind"], (GPUBuffer | undefined)[]> = {
+    input: inputBuffers,
+    output: outputBuffers,
+    scratch: poisoned(plan.scratchBytes, "scratch"),
+    derived: poisoned(plan.derived?.map((d) => d.bytes), "derived"),
+  };
   const resolve = (src: GpuBindingSource): GPUBufferBinding => {
-    const buffer = src.kind === "input"
-      ? inputBuffers[src.index]
-      : src.kind === "output"
-      ? outputBuffers[src.index]
-      : scratchBuffers[src.index];
+    const buffer = buffers[src.kind][src.index];
     if (!buffer) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
     return { buffer };
   };
-  const pipelines = await Promise.all(plan.programs.map((p) => cache.get(p)));
+  const derived = derivedPrograms(plan);
+  const [once, pipelines] = await Promise.all(
+    [derived, plan.programs].map((programs) => Promise.all(programs.map((p) => cache.get(p)))),
+  );
   const dispatches = await withErrorScopes(
     device,
     ["validation"],
     `Node "${node.name}" on the GPU`,
-    () => createDispatches(device, node, plan, pipelines, resolve, track),
+    () => {
+      if (derived.length > 0) {
+        const encoder = device.createCommandEncoder({ label: `${node.name} derived buffers` });
+        const pass = encoder.beginComputePass({ label: `${node.name} derived buffers` });
+        recordDispatches(pass, createDispatches(device, node, derived, once, resolve, track));
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      }
+      return createDispatches(device, node, plan.programs, pipelines, resolve, track);
+    },
   );
   return { outputs, outputBuffers, dispatches };
 }

@@ -34,7 +34,9 @@ import {
   type Repack,
   shiftedInput,
   shiftedLayout,
+  transposedIndexWgsl,
   transposedWeights,
+  WEIGHT_BLOCK,
 } from "../shaders/conv_repack.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
@@ -331,25 +333,19 @@ function fusedKey(g: ConvGeometry): string {
 }
 
 /**
- * Storage bindings of the conv kernels, in order: x (or `xs`, the shifted input, from a
- * scratch buffer), w (or `wt`, the transposed weights, from a scratch buffer), (bias), (z),
+ * Storage bindings of the conv kernels, in order: x (or `xs`, the shifted input, from scratch
+ * buffer 0), w (or `wt`, the transposed weights, from derived buffer 0), (bias), (z),
  * (pre_scale, pre_shift: unless the shifted input has the pre-activation applied), y; then
  * `params`. Returns the binding sources and their WGSL declarations (vec4 arrays for the
- * `quad4` and `shifted` forms, z and y for the `quad4` epilogue). `scratch` gives the scratch
- * index of each repacked operand.
+ * `quad4` and `shifted` forms, z and y for the `quad4` epilogue).
  */
-function convBindings(
-  g: ConvGeometry,
-  params: string,
-  forms: ConvForms = WORKGROUP_FORMS,
-  scratch: { w?: number; x?: number } = {},
-) {
+function convBindings(g: ConvGeometry, params: string, forms: ConvForms = WORKGROUP_FORMS) {
   const inputs: [GpuBindingSource, string, string][] = [
     forms.x === "shifted"
-      ? [{ kind: "scratch", index: scratch.x! }, "xs", "vec4<f32>"]
+      ? [{ kind: "scratch", index: 0 }, "xs", "vec4<f32>"]
       : [{ kind: "input", index: X }, "x", forms.x === "quad4" ? "vec4<f32>" : "f32"],
     forms.w === "quad4"
-      ? [{ kind: "scratch", index: scratch.w! }, "wt", "vec4<f32>"]
+      ? [{ kind: "derived", index: 0 }, "wt", "vec4<f32>"]
       : [{ kind: "input", index: W }, "w", "f32"],
   ];
   const optional: [number, string][] = [];
@@ -391,7 +387,9 @@ function preWgsl(
 
 /**
  * WGSL statements finishing output `index` (channel `m`) from the sum `value`: + B + Z, act;
- * for `quad4`, `value` is a vec4 of 4 outputs and `index` that of their vec4 in y and z.
+ * for `quad4`, `value` is a vec4 of 4 outputs and `index` that of their vec4 in y and z; for
+ * `lanes`, `value` is a vec4 of outputs `index`..`index + 3`, each stored where the output
+ * column `ox` + its lane is inside the row.
  */
 function epilogueWgsl(
   g: ConvGeometry,
@@ -400,15 +398,26 @@ function epilogueWgsl(
   index: string,
   form: ConvForms["y"] = "scalar",
 ): string {
-  const terms = [value];
-  if (g.hasBias) terms.push(form === "quad4" ? `vec4<f32>(bias[${m}])` : `bias[${m}]`);
-  if (g.hasResidual) terms.push(`z[${index}]`);
+  const finish = (v: string, at: string, vec4: boolean) => {
+    const terms = [v];
+    if (g.hasBias) terms.push(vec4 ? `vec4<f32>(bias[${m}])` : `bias[${m}]`);
+    if (g.hasResidual) terms.push(`z[${at}]`);
+    return terms.join(" + ");
+  };
   if (form === "scalar") {
-    return `y[${index}] = ${activationWgsl(g.act, `(${terms.join(" + ")})`)};`;
+    return `y[${index}] = ${activationWgsl(g.act, `(${finish(value, index, false)})`)};`;
   }
-  const lanes = ["x", "y", "z", "w"].map((c) => activationWgsl(g.act, `t.${c}`));
-  return `let t = ${terms.join(" + ")};
-      y[${index}] = vec4<f32>(${lanes.join(", ")});`;
+  const lanes = ["x", "y", "z", "w"];
+  if (form === "lanes") {
+    return lanes.map((c, i) => {
+      const at = `${index} + ${i}u`;
+      return `if (ox + ${i}u < params.ow) { y[${at}] = ${
+        activationWgsl(g.act, `(${finish(`${value}.${c}`, at, false)})`)
+      }; }`;
+    }).join("\n    ");
+  }
+  return `let t = ${finish(value, index, true)};
+      y[${index}] = vec4<f32>(${lanes.map((c) => activationWgsl(g.act, `t.${c}`)).join(", ")});`;
 }
 
 const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
@@ -416,43 +425,45 @@ const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
 /**
  * How the implicit GEMM reads its operands, 4 rows or columns at one depth. Weights (A):
  * `quad`, 4 output channels as scalar loads from W, or `quad4`, one aligned vec4 from the
- * transposed copy (src/shaders/conv_repack.ts). Input (B): `gather`, 4 output pixels' taps
- * as scalar loads with bounds checks; `quad4`, one aligned vec4 of 4 consecutive pixels of a
- * channel plane, for a 1x1 stride-1 unpadded conv whose planes hold a multiple of 4 pixels,
- * where B is X itself; or `shifted`, one aligned vec4 of the shifted input copy, whose GEMM
- * columns run over output rows padded to a multiple of 4 pixels. The workgroup kernel always
- * reads `quad` and `gather`.
+ * transposed copy (src/shaders/conv_repack.ts), made once at load. Input (B): `gather`, 4
+ * output pixels' taps as scalar loads with bounds checks; `quad4`, one aligned vec4 of 4
+ * consecutive pixels of a channel plane, for a 1x1 stride-1 unpadded conv whose planes hold a
+ * multiple of 4 pixels, where B is X itself; or `shifted`, one aligned vec4 of the shifted
+ * input copy, whose GEMM columns run over output rows padded to a multiple of 4 pixels. The
+ * workgroup kernel always reads `quad` and `gather`.
  */
 interface ConvForms {
   w: "quad" | "quad4";
   x: "gather" | "quad4" | "shifted";
   /**
-   * The epilogue: per output, or `quad4`, one aligned vec4 of 4 pixels (residual loaded, output
-   * stored) where every column quad is 4 consecutive pixels of an output plane.
+   * The epilogue: `scalar`, per output (a loop over the 4 columns of a quad, each decoded);
+   * `quad4`, one aligned vec4 of 4 pixels (residual loaded, output stored) where every column
+   * quad is 4 consecutive pixels of an output plane; or `lanes`, for the shifted input's
+   * columns, whose quads are 4 consecutive pixels of one output row padded to a multiple of 4:
+   * the quad decoded once and 4 scalar stores masked at the row's end. On lavapipe `lanes`
+   * compiles about 6x faster than `scalar` (no loop to unroll, one decode instead of four).
    */
-  y: "scalar" | "quad4";
+  y: "scalar" | "quad4" | "lanes";
 }
-
-/**
- * Output pixels from which the register kernel transposes the weights before each run.
- * Measured on llvmpipe: the transposition costs about 1.3 ns per weight and pays at 14x14
- * (a 1x1 1024->256 conv: 5.0 ms -> 0.3 + 3.1 ms) but not at 7x7 (3x3 512->512: 11.7 ms ->
- * 2.1 + 11.6 ms).
- */
-const TRANSPOSE_MIN_PIXELS = 128;
 
 /** The forms of the workgroup kernel. */
 const WORKGROUP_FORMS: ConvForms = { w: "quad", x: "gather", y: "scalar" };
 
-/** The vector loads and stores of the register kernel for `g`. */
+/**
+ * The vector loads and stores of the register kernel for `g`. It always reads the transposed
+ * weights: made once at load (a derived buffer), they cost nothing per run, and on llvmpipe
+ * they are never slower than W's scalar loads (faster from 14x14 maps up: a 1x1 1024->256 conv
+ * 5.0 -> 3.1 ms, and at 7x7 too since they come in 16-channel blocks: a 3x3 512->512 conv
+ * 11.7 ms from W, 8.5-8.8 ms from the blocks, measured at different times).
+ */
 function convForms(g: ConvGeometry): ConvForms {
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
     g.padT === 0 && g.padL === 0 && g.oh === g.h && g.ow === g.w;
   const x = pointwise && (g.h * g.w) % 4 === 0 ? "quad4" : "shifted";
   return {
-    w: g.n * g.oh * g.ow >= TRANSPOSE_MIN_PIXELS ? "quad4" : "quad",
+    w: "quad4",
     x,
-    y: x === "quad4" || g.ow % 4 === 0 ? "quad4" : "scalar",
+    y: x === "quad4" || g.ow % 4 === 0 ? "quad4" : "lanes",
   };
 }
 
@@ -482,18 +493,18 @@ fn mm_depth_next(d: MmDepth) -> MmDepth {
 
 /**
  * WGSL of the weight operand's hooks in `form`: A(row, k) = w[(grp*mg + row)*depth + k], or
- * for `quad4` the vec4 of the transposed copy wt [group][depth][ceil(mg / 4)] holding rows
- * row..row+3 (zero past mg).
+ * for `quad4` the vec4 of the transposed copy (src/shaders/conv_repack.ts) holding rows
+ * row..row+3 (zero past mg), one line of 16 rows per depth.
  */
 function weightHooks(form: ConvForms["w"]): string {
   if (form === "quad4") {
     return /* wgsl */ `
-struct MmASetup { base: u32, quads: u32 }
-fn mm_a_setup(grp: u32, row: u32) -> MmASetup {
-  let quads = (params.mg + 3u) / 4u;
-  return MmASetup(grp * params.mm_depth * quads + min(row / 4u, quads - 1u), quads);
-}
-fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> { return wt[s.base + d.k * s.quads]; }`;
+${transposedIndexWgsl("mm_depth")}
+struct MmASetup { base: u32 }
+fn mm_a_setup(grp: u32, row: u32) -> MmASetup { return MmASetup(wt_index(grp, row, 0u)); }
+fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
+  return wt[s.base + d.k * ${WEIGHT_BLOCK / 4}u];
+}`;
   }
   return /* wgsl */ `
 struct MmASetup { base: vec4<u32> }
@@ -568,6 +579,17 @@ fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
 
 /** WGSL of `mm_store` for the epilogue `form` (columns are pixels through `conv_pixel`). */
 function storeWgsl(g: ConvGeometry, form: ConvForms["y"]): string {
+  if (form === "lanes") {
+    return /* wgsl */ `fn mm_store(grp: u32, row: u32, col: u32, v: vec4<f32>) {
+  let m = grp * params.mg + row;
+  if (col < params.mm_cols) {
+    let px = conv_pixel(col);
+    let index = (px.x * params.m + m) * params.ohw + px.y;
+    let ox = col % params.xs_cols;
+    ${epilogueWgsl(g, "v", "m", "index", "lanes")}
+  }
+}`;
+  }
   if (form === "quad4") {
     return /* wgsl */ `fn mm_store(grp: u32, row: u32, col: u32, v: vec4<f32>) {
   let m = grp * params.mg + row;
@@ -584,10 +606,8 @@ function storeWgsl(g: ConvGeometry, form: ConvForms["y"]): string {
     let p = col + i;
     if (p < params.mm_cols) {
       let px = conv_pixel(p);
-      if (px.z == 1u) {
-        let index = (px.x * params.m + m) * params.ohw + px.y;
-        ${epilogueWgsl(g, "v[i]", "m", "index")}
-      }
+      let index = (px.x * params.m + m) * params.ohw + px.y;
+      ${epilogueWgsl(g, "v[i]", "m", "index")}
     }
   }
 }`;
@@ -607,11 +627,13 @@ function storeWgsl(g: ConvGeometry, form: ConvForms["y"]): string {
  *   per invocation read straight from storage, without workgroup memory or barriers, every
  *   load an aligned vec4 (`convForms`): X itself for 1x1 stride-1 convs, else a shifted copy
  *   of the input written before the conv (src/shaders/conv_repack.ts: GEMM columns then run
- *   over output rows padded to 4 pixels); weights from a transposed copy on maps of 128
- *   pixels or more (scalar loads of W below); vec4 stores where rows hold a multiple of 4
- *   pixels. About 4.5x faster than the workgroup kernel on llvmpipe (ResNet-50 layers: 20-30
- *   GFLOP/s against 5-6); the core's doc says why.
- * Returns the plan: the repacking programs (into scratch buffers), then the conv.
+ *   over output rows padded to 4 pixels); weights from a transposed copy made once at load
+ *   (a derived buffer), each block of 16 channels one cache line per depth; vec4 stores where
+ *   rows hold a multiple of 4 pixels, else 4 scalar stores per quad masked at the row's end.
+ *   About 4.5x faster than the workgroup kernel on llvmpipe (ResNet-50 layers: 25-35 GFLOP/s
+ *   against 5-6); the core's doc says why.
+ * Returns the plan: the weight transposition (a derived buffer), the input's repacking (into a
+ * scratch buffer), then the conv.
  */
 function tiledPlan(g: ConvGeometry, limits: GPUSupportedLimits, registers: boolean): GpuPlan {
   const depth = g.cg * g.kh * g.kw;
@@ -627,30 +649,29 @@ function tiledPlan(g: ConvGeometry, limits: GPUSupportedLimits, registers: boole
     g.group,
     limits.maxComputeWorkgroupsPerDimension,
   );
-  const repacks: Repack[] = [];
-  const scratch = (repack: (index: GpuBindingSource) => Repack) =>
-    repacks.push(repack({ kind: "scratch", index: repacks.length })) - 1;
-  const scratchIndex = {
-    w: forms.w === "quad4"
-      ? scratch((out) => transposedWeights(g, { kind: "input", index: W }, out, limits))
-      : undefined,
-    x: shifted
-      ? scratch((out) => {
-        const ins: GpuBindingSource[] = [X, ...(g.pre === "none" ? [] : [PRE_SCALE, PRE_SHIFT])]
-          .map((index) => ({ kind: "input", index }));
-        const pre = (v: string, c: string) => preWgsl(g.pre, v, "vec4<f32>", c);
-        return shiftedInput(g, ins, out, pre, limits);
-      })
-      : undefined,
-  };
-  const { bindings, decls } = convBindings(g, TILED_UNIFORMS.struct, forms, scratchIndex);
-  // GEMM column p -> (image, pixel of its plane, whether p is a pixel or row padding).
+  const weights: Repack | undefined = forms.w === "quad4"
+    ? transposedWeights(g, { kind: "input", index: W }, { kind: "derived", index: 0 }, limits)
+    : undefined;
+  const input: Repack | undefined = shifted
+    ? shiftedInput(
+      g,
+      [X, ...(g.pre === "none" ? [] : [PRE_SCALE, PRE_SHIFT])].map((index): GpuBindingSource => ({
+        kind: "input",
+        index,
+      })),
+      { kind: "scratch", index: 0 },
+      (v, c) => preWgsl(g.pre, v, "vec4<f32>", c),
+      limits,
+    )
+    : undefined;
+  const { bindings, decls } = convBindings(g, TILED_UNIFORMS.struct, forms);
+  // GEMM column p -> (image, pixel of its plane); a shifted column past the output width
+  // (row padding) maps past its row, and the `lanes` epilogue masks it.
   const pixel = shifted
     ? `let image_cols = params.oh * params.xs_cols;
-  let ox = p % params.xs_cols;
-  return vec3<u32>(p / image_cols, ((p % image_cols) / params.xs_cols) * params.ow + ox,
-                   u32(ox < params.ow));`
-    : "return vec3<u32>(p / params.ohw, p % params.ohw, 1u);";
+  return vec2<u32>(p / image_cols,
+                   ((p % image_cols) / params.xs_cols) * params.ow + p % params.xs_cols);`
+    : "return vec2<u32>(p / params.ohw, p % params.ohw);";
   const wgsl = () =>
     tiledMatmulWgsl({
       tile,
@@ -661,7 +682,7 @@ ${DEPTH_HOOKS}
 ${weightHooks(forms.w)}
 ${inputHooks(g, forms.x)}
 
-fn conv_pixel(p: u32) -> vec3<u32> {
+fn conv_pixel(p: u32) -> vec2<u32> {
   ${pixel}
 }
 ${storeWgsl(g, forms.y)}`,
@@ -681,8 +702,9 @@ ${storeWgsl(g, forms.y)}`,
     workgroups,
   };
   return {
-    programs: [...repacks.map((r) => r.program), program],
-    scratchBytes: repacks.map((r) => r.bytes),
+    programs: input ? [input.program, program] : [program],
+    scratchBytes: input ? [input.bytes] : [],
+    derived: weights ? [weights] : [],
   };
 }
 

@@ -7,6 +7,7 @@ import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
 import { conv } from "./conv.ts";
 import { matmul } from "./matmul.ts";
+import { MATMUL_UNIFORMS } from "../shaders/tiled_matmul.ts";
 
 /** A Conv node over inputs x, w and the named optional inputs ("" when absent). */
 function convNode(
@@ -391,7 +392,7 @@ gpuTest("Conv GPU kernels match the reference on every geometry", async ({ gpu, 
 
 /**
  * One geometry per GPU kernel: the workgroup kernel's 16-channel and 64-channel tiles, the
- * register kernel with the scalar and the vec4 epilogue (output width 5 and 8), and the
+ * register kernel with the lanes and the vec4 epilogue (output width 5 and 8), and the
  * direct (depthwise) kernel.
  */
 const KERNEL_GEOMETRIES = [
@@ -442,12 +443,12 @@ gpuTest(
 );
 
 /**
- * Register-kernel geometries for every load form (weights as scalar quads or transposed
- * vec4s: fewer or more than 128 output pixels; input as vec4s of X: 1x1 stride-1 convs with a
- * multiple of 4 pixels per plane, else of the shifted copy: strides, dilations, asymmetric
- * pads, output rows of any width; outputs as vec4s where rows hold a multiple of 4 pixels),
- * output channels not a multiple of 4 (transposed padding), groups, and tiles with
- * invocations along the pixels or the channels.
+ * Register-kernel geometries for every load form (weights transposed, as vec4s of a depth
+ * that is or is not a multiple of 4; input as vec4s of X: 1x1 stride-1 convs with a multiple
+ * of 4 pixels per plane, else of the shifted copy: strides, dilations, asymmetric pads,
+ * output rows of any width; outputs as vec4s where rows hold a multiple of 4 pixels, else
+ * masked lanes), output channels not a multiple of 4 (transposed padding), groups, and tiles
+ * with invocations along the pixels or the channels.
  */
 const REGISTER_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
   { x: [1, 5, 17, 15], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
@@ -463,6 +464,9 @@ const REGISTER_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] 
   { x: [2, 3, 16, 16], w: [5, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
 ];
 
+/** Index of the tile's rows (then columns) among the conv's uniforms, which start with these. */
+const TILE_ROWS = Object.keys(MATMUL_UNIFORMS).indexOf("mm_tile_rows");
+
 gpuTest(
   "Conv register kernel matches the reference in every load form and tile shape",
   async ({ gpu, cache }) => {
@@ -474,20 +478,21 @@ gpuTest(
         const node = fusedNode(geo.attrs, f);
         const key = convKey(device, node, inputs);
         const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
-        const { programs } = planNodeOnGpu(device, node, types).plan;
-        programs.slice(0, -1).forEach((p) => repacks.add(p.key));
+        const { programs, derived } = planNodeOnGpu(device, node, types).plan;
+        for (const p of [...(derived ?? []).map((d) => d.program), ...programs.slice(0, -1)]) {
+          repacks.add(p.key);
+        }
         forms.add(key.match(/_w-[a-z0-9]+_x-[a-z0-9]+_y-[a-z0-9]+/)![0]);
-        tiles.add(key.match(/_r(\d+)x(\d+)/)![0]);
+        const words = programs[programs.length - 1].uniforms;
+        tiles.add(`${words[TILE_ROWS]}x${words[TILE_ROWS + 1]}`);
         const [actual] = await runNodeOnGpu(device, node, inputs, cache);
         const [expected] = conv.reference(node, inputs);
         const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}: ${key}`;
         assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
       }
     }
-    const allForms = ["quad", "quad4"].flatMap((w) =>
-      ["x-quad4_y-quad4", "x-shifted_y-quad4", "x-shifted_y-scalar"].map((xy) => `_w-${w}_${xy}`)
-    );
-    assert.deepEqual([...forms].sort(), allForms.sort());
+    const allForms = ["x-quad4_y-quad4", "x-shifted_y-quad4", "x-shifted_y-lanes"];
+    assert.deepEqual([...forms].sort(), allForms.map((xy) => `_w-quad4_${xy}`).sort());
     assert.ok(tiles.size >= 3, `tiles ${[...tiles]}`);
     const repackKinds = ["transposed_weights_f32_scalar", "transposed_weights_f32_vec4"];
     for (

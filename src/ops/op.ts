@@ -8,11 +8,15 @@
 
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
 
-/** Where a storage binding of a GPU program takes its buffer from. */
+/**
+ * Where a storage binding of a GPU program takes its buffer from: a node input or output, a
+ * scratch buffer (`GpuPlan.scratchBytes`), or a derived buffer (`GpuPlan.derived`).
+ */
 export type GpuBindingSource =
   | { kind: "input"; index: number }
   | { kind: "output"; index: number }
-  | { kind: "scratch"; index: number };
+  | { kind: "scratch"; index: number }
+  | { kind: "derived"; index: number };
 
 /**
  * One compute dispatch of a GPU kernel.
@@ -39,12 +43,32 @@ export interface GpuProgram {
   workgroups: [number, number, number];
 }
 
-/** A node's GPU work: its dispatches in order, and scratch buffer sizes they share. */
+/**
+ * A buffer computed from a node's inputs alone (a repacked copy of its weights, say), which
+ * the node's programs read through `{kind: "derived", index}` bindings.
+ */
+export interface GpuDerivedBuffer {
+  /**
+   * The program writing the buffer: it binds only node inputs (read) and, last, this derived
+   * buffer (written).
+   */
+  program: GpuProgram;
+  /** Byte size of the buffer. */
+  bytes: number;
+}
+
+/** A node's GPU work: its dispatches in order, and the buffers they share. */
 export interface GpuPlan {
   /** Dispatches, recorded in order into one compute pass. */
   programs: GpuProgram[];
   /** Byte sizes of scratch buffers referenced by `{kind: "scratch"}` bindings. */
   scratchBytes?: number[];
+  /**
+   * Buffers derived from the node's inputs. Where every input a derived buffer's program binds
+   * is constant (an initializer), the executor runs the program once, at load; otherwise it
+   * runs it before the node's programs on every run.
+   */
+  derived?: GpuDerivedBuffer[];
 }
 
 /** What a GPU kernel planner is given. */

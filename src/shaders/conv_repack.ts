@@ -1,17 +1,21 @@
 /**
- * Per-run repacking of a Conv's operands into the layouts the register kernel of
+ * Repacking of a Conv's operands into the layouts the register kernel of
  * src/shaders/tiled_matmul.ts streams as aligned vec4s (src/ops/conv.ts): on llvmpipe a vec4
  * load costs about 2/3 of four scalar loads and the conv loads each operand many times, so
  * one pass that gathers each value once pays for itself.
  *
- * - Transposed weights: wt[grp][k][q] = (W[grp*mg + 4q + i][k] for i < 4, 0 past mg), so
- *   that 4 output channels at one depth are one vec4.
+ * - Transposed weights, in blocks of 16 output channels: wt[grp][b][k][q] = (W[grp*mg + 16b +
+ *   4q + i][k] for i < 4, 0 past mg), so that 4 output channels at one depth are one vec4 and
+ *   the 16 channels of a register block (src/shaders/tiled_matmul.ts) at one depth are one
+ *   64-byte line, the block's lines in depth order. A derived buffer (`GpuPlan.derived`):
+ *   computed once at load when W is constant.
  * - Shifted input: for each kernel column j, a copy of the padded input whose column ox holds
  *   the tap X[..., ox*stride_w + j*dil_w - pad_l] (the pre-activation applied, 0 in the
  *   padding and past the output width), rows padded to a multiple of 4 columns; its row r is
  *   the padded input's row r (row r*stride_h for a one-row kernel, which skips the rows a
  *   strided 1x1 conv never reads). Then the taps of 4 consecutive output pixels of a row are
  *   one aligned vec4 for every (channel, kernel row, kernel column), with no bounds checks.
+ *   A scratch buffer, written before the conv on every run.
  *
  * Both kernels run one invocation per row of their output and loop along it, so consecutive
  * invocations read neighbouring addresses and nothing is divided in the loop.
@@ -32,32 +36,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let row = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP}u + lid;
   if (row >= params.rows) { return; }`;
 
-/** A repacking pass: its program, and the bytes of the scratch buffer it writes. */
+/** A repacking pass: its program, and the bytes of the buffer it writes. */
 export interface Repack {
-  /** The program; its last binding is the scratch buffer it writes. */
+  /** The program; its last binding is the (scratch or derived) buffer it writes. */
   program: GpuProgram;
-  /** Bytes of that scratch buffer. */
+  /** Bytes of that buffer. */
   bytes: number;
 }
 
 const TRANSPOSE_UNIFORMS = uniformLayout("Params", { rows: "u32", mg: "u32", depth: "u32" });
 
+/** Output channels per block of the transposed weights. */
+export const WEIGHT_BLOCK = 16;
+const BLOCK_QUADS = WEIGHT_BLOCK / 4;
+
 /**
- * The weight transposition of `g`: reads binding `weights` (W), writes `scratch` as
- * [group][depth][ceil(mg / 4)] vec4s. One invocation per (group, depth) walks the row quads
- * (4 scalar loads, one vec4 store each); where the depth is a multiple of 4, one invocation per
- * (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and writes them transposed (half the
- * per-lane load work on llvmpipe).
+ * WGSL `wt_index(grp, row, k) -> u32`: the vec4 of the transposed weights holding output
+ * channels row..row+3 (row a multiple of 4, clamped to the last block) of group `grp` at
+ * depth `k`; reads `params.mg` and `params.<depth>`.
+ */
+export function transposedIndexWgsl(depth: string): string {
+  return /* wgsl */ `fn wt_index(grp: u32, row: u32, k: u32) -> u32 {
+  let blocks = (params.mg + ${WEIGHT_BLOCK - 1}u) / ${WEIGHT_BLOCK}u;
+  let r = min(row, blocks * ${WEIGHT_BLOCK}u - 4u);
+  return ((grp * blocks + r / ${WEIGHT_BLOCK}u) * params.${depth} + k) * ${WEIGHT_BLOCK / 4}u +
+         (r % ${WEIGHT_BLOCK}u) / 4u;
+}`;
+}
+
+/**
+ * The weight transposition of `g`: reads binding `weights` (W), writes `out` as
+ * [group][ceil(mg / 16)][depth][4] vec4s (module doc). One invocation per (group, depth) walks
+ * the row quads (4 scalar loads, one vec4 store each); where the depth is a multiple of 4, one
+ * invocation per (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and writes them
+ * transposed (half the per-lane load work on llvmpipe).
  *
  * @example
  * ```ts
- * const { program, bytes } = transposedWeights(g, { kind: "input", index: 1 }, { kind: "scratch", index: 0 }, limits);
+ * const { program, bytes } = transposedWeights(g, { kind: "input", index: 1 }, { kind: "derived", index: 0 }, limits);
  * ```
  */
 export function transposedWeights(
   g: ConvGeometry,
   weights: GpuBindingSource,
-  scratch: GpuBindingSource,
+  out: GpuBindingSource,
   limits: GPUSupportedLimits,
 ): Repack {
   const depth = g.cg * g.kh * g.kw;
@@ -65,9 +87,10 @@ export function transposedWeights(
   const rows = g.group * (blocks ? depth / 4 : depth);
   const body = blocks
     ? /* wgsl */ `let k4 = row % (params.depth / 4u);
-  let first = (row / (params.depth / 4u)) * params.mg;
-  let out = row * 4u * quads;
+  let grp = row / (params.depth / 4u);
+  let first = grp * params.mg;
   for (var q = 0u; q < quads; q++) {
+    let out = wt_index(grp, q * 4u, k4 * 4u);
     let m = q * 4u + ${LANES};
     let inside = m < vec4<u32>(params.mg);
     let i = select(vec4<u32>(0u), ((first + m) * params.depth) / 4u + k4, inside);
@@ -76,19 +99,20 @@ export function transposedWeights(
     let r1 = select(zero, w[i.y], inside.y);
     let r2 = select(zero, w[i.z], inside.z);
     let r3 = select(zero, w[i.w], inside.w);
-    wt[out + q] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
-    wt[out + quads + q] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
-    wt[out + 2u * quads + q] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
-    wt[out + 3u * quads + q] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
+    wt[out] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
+    wt[out + ${BLOCK_QUADS}u] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
+    wt[out + ${2 * BLOCK_QUADS}u] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
+    wt[out + ${3 * BLOCK_QUADS}u] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
   }`
-    : /* wgsl */ `let first = (row / params.depth) * params.mg;
+    : /* wgsl */ `let grp = row / params.depth;
+  let first = grp * params.mg;
   let k = row % params.depth;
   for (var q = 0u; q < quads; q++) {
     let m = q * 4u + ${LANES};
     let inside = m < vec4<u32>(params.mg);
     let i = select(vec4<u32>(0u), (first + m) * params.depth + k, inside);
-    wt[row * quads + q] = select(vec4<f32>(0.0), vec4<f32>(w[i.x], w[i.y], w[i.z], w[i.w]),
-                                 inside);
+    wt[wt_index(grp, q * 4u, k)] = select(vec4<f32>(0.0),
+                                          vec4<f32>(w[i.x], w[i.y], w[i.z], w[i.w]), inside);
   }`;
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<${blocks ? "vec4<f32>" : "f32"}>;
@@ -96,8 +120,10 @@ export function transposedWeights(
 ${TRANSPOSE_UNIFORMS.struct}
 @group(0) @binding(2) var<uniform> params: Params;
 
+${transposedIndexWgsl("depth")}
+
 ${MAIN}
-  let quads = (params.mg + 3u) / 4u;
+  let quads = ((params.mg + ${WEIGHT_BLOCK - 1}u) / ${WEIGHT_BLOCK}u) * ${BLOCK_QUADS}u;
   ${body}
 }
 `;
@@ -105,14 +131,14 @@ ${MAIN}
     program: {
       key: `conv_transposed_weights_f32_${blocks ? "vec4" : "scalar"}_wg${WORKGROUP}`,
       wgsl,
-      bindings: [weights, scratch],
+      bindings: [weights, out],
       uniforms: TRANSPOSE_UNIFORMS.pack({ rows, mg: g.mg, depth }),
       workgroups: workgroupGrid(
         Math.ceil(rows / WORKGROUP),
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: g.group * depth * Math.ceil(g.mg / 4) * 16,
+    bytes: g.group * Math.ceil(g.mg / WEIGHT_BLOCK) * WEIGHT_BLOCK * depth * 4,
   };
 }
 
