@@ -18,6 +18,7 @@ import { CpuSession } from "./cpu_executor.ts";
 import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { GpuSession } from "./gpu_executor.ts";
 import type { MemoryReport } from "./plan.ts";
+import { cpuKernelsStarted } from "./cpu_kernels.ts";
 
 /** Which backend a session should use. */
 export type BackendChoice = "auto" | "gpu" | "cpu";
@@ -80,6 +81,7 @@ export async function createSession(
   const graph = fusionPasses(model.graph);
   const batch = options.batch ?? 1;
   if (backend === "cpu") {
+    await cpuKernelsStarted(graph);
     return new ResinSession({ graph, batch, cpu: new CpuSession(graph, { batch }) });
   }
 
@@ -88,6 +90,7 @@ export async function createSession(
     gpu = options.gpu ?? await openGpu();
   } catch (err) {
     if (backend === "gpu") throw err;
+    await cpuKernelsStarted(graph);
     return ResinSession.onCpu(graph, batch, `No usable GPU: ${errorMessage(err)}`);
   }
   const ownsDevice = !options.gpu;
@@ -97,6 +100,7 @@ export async function createSession(
   } catch (err) {
     if (ownsDevice) gpu.device.destroy();
     if (backend === "gpu") throw err;
+    await cpuKernelsStarted(graph);
     return ResinSession.onCpu(
       graph,
       batch,
@@ -158,6 +162,7 @@ class ResinSession implements Session {
 
   /** Times one warm run on the GPU and on the CPU path; keeps the GPU only if it is faster. */
   async keepFasterBackend(): Promise<void> {
+    await cpuKernelsStarted(this.#graph);
     const cpu = this.#cpu ??= new CpuSession(this.#graph, { batch: this.#batch });
     const inputs = Object.fromEntries(
       this.#graph.inputs.map(({ name }) => {

@@ -3,10 +3,13 @@ import { InputMismatchError } from "../graph/shape_inference.ts";
 import type { Graph, Tensor } from "../graph/types.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
-import { countCalls, randomInputs, residualGraph } from "./_testing.ts";
+import { convGraph, countCalls, randomInputs, residualGraph } from "./_testing.ts";
 import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { runReference } from "./reference.ts";
 import { createSession, type Session } from "./session.ts";
+import { cpuThreads, setCpuThreads } from "../wasm/cpu_threads.ts";
+import { wasmSimdSupported } from "../wasm/simd_support.ts";
+import { sharedWasmGemm } from "../wasm/wasm_gemm.ts";
 
 /** Runs `session` on seeded inputs and compares every output with the reference. */
 async function assertMatchesReference(session: Session, graph: Graph, batch: number) {
@@ -133,4 +136,26 @@ Deno.test("createSession rejects an unknown backend", async () => {
     createSession({ graph: residualGraph() }, { backend: "tpu" as "cpu" }),
     /Unknown backend "tpu"; use "auto", "gpu" or "cpu"/,
   );
+});
+
+Deno.test({
+  name: "A CPU session resolves once the CPU product's worker threads have started",
+  ignore: !wasmSimdSupported(),
+}, async () => {
+  const before = cpuThreads();
+  setCpuThreads(3);
+  try {
+    const graph = convGraph(false, 5);
+    const session = await createSession({ graph }, { backend: "cpu" });
+    assert.equal(sharedWasmGemm()!.threads, 3, "all workers started before the first run");
+    const inputs = randomInputs(graph, 1, 6);
+    assertClose(
+      (await session.run(inputs))[graph.outputs[0].name].data,
+      runReference(graph, inputs)[graph.outputs[0].name].data,
+      TOLERANCES.f32Kernel,
+    );
+    session.dispose();
+  } finally {
+    setCpuThreads(before);
+  }
 });
