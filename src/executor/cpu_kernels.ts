@@ -17,14 +17,6 @@ const F32_PRODUCT_OPS = new Set(["Conv", "Gemm", "MatMul"]);
 /** Longest wait for workers; past it the kernels run with the threads that have started. */
 const START_TIMEOUT_MS = 10_000;
 
-/** Resolves when `gemm`'s workers have all started, or after `START_TIMEOUT_MS`. */
-async function started(gemm: WasmGemm): Promise<void> {
-  for (let waited = 0; gemm.threads < gemm.requestedThreads; waited += 5) {
-    if (waited >= START_TIMEOUT_MS) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /**
  * Resolves once the threads of the CPU products `graph` needs have started (at most 10 s; a
  * worker that never starts only costs its share of speed).
@@ -39,5 +31,7 @@ export async function cpuKernelsStarted(graph: Graph): Promise<void> {
   const kernels: (WasmGemm | null | undefined)[] = [];
   if (graph.nodes.some((n) => F32_PRODUCT_OPS.has(n.op))) kernels.push(sharedWasmGemm());
   if (graph.nodes.some((n) => n.op === "QLinearConvNhwc")) kernels.push(sharedWasmQConv()?.gemm);
-  await Promise.all(kernels.filter((k): k is WasmGemm => Boolean(k)).map(started));
+  await Promise.all(
+    kernels.filter((k): k is WasmGemm => Boolean(k)).map((k) => k.started(START_TIMEOUT_MS)),
+  );
 }

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { runNodeOnGpu } from "../executor/gpu_node_runner.ts";
 import { makeTensor, type Node, type Tensor } from "../graph/types.ts";
 import { gpuTest } from "../testing/gpu.ts";
@@ -18,7 +19,6 @@ import {
 import { packQLinearConv } from "./qlinear_conv_pack.ts";
 import { QCONV_CASES, qconvNode, qconvOperands } from "./_qconv_cases.ts";
 import { unpackNhwc } from "./unpack_nhwc.ts";
-import { threadsStarted } from "../testing/wasm_threads.ts";
 import { wasmSimdSupported } from "../wasm/simd_support.ts";
 import { WasmGemm } from "../wasm/wasm_gemm.ts";
 import { INT8_KERNEL, WasmQConv } from "../wasm/wasm_qconv.ts";
@@ -119,7 +119,7 @@ Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the refer
   const threaded = wasmSimdSupported()
     ? new WasmQConv(new WasmGemm(INT8_KERNEL, { threads: 2 }))
     : undefined;
-  if (threaded) await threadsStarted(threaded.gemm, 2);
+  if (threaded) assert.ok(await threaded.gemm.started(30_000), "2 threads started");
   /** The WebAssembly kernel on 2 threads, called as `cpu` calls it. */
   const onThreads = (node: Node, inputs: (Tensor | undefined)[]) => {
     const g = nhwcConvGeometry(node, inputs);

@@ -62,6 +62,24 @@ export class PackCache {
     return entry.ptr;
   }
 
+  /**
+   * The block cached for (`source`, `key`); on a miss, a new block of `bytes` bytes that
+   * `write` fills, then cached.
+   */
+  getOrAdd(
+    source: ArrayBufferView,
+    key: string,
+    bytes: number,
+    write: (ptr: number) => void,
+  ): number {
+    const cached = this.get(source, key);
+    if (cached !== undefined) return cached;
+    const ptr = this.#heap.alloc(bytes);
+    write(ptr);
+    this.set(source, key, ptr);
+    return ptr;
+  }
+
   /** Records heap block `ptr` as the packed form of (`source`, `key`). */
   set(source: ArrayBufferView, key: string, ptr: number): void {
     let owner = this.#byArray.get(source);

@@ -55,6 +55,33 @@ export function paddedExtent(
   return Math.max(size + padBegin, (out - 1) * stride + (kernel - 1) * dilation + 1);
 }
 
+/**
+ * Writes the byte offset of each output pixel's window (its top-left tap) in a padded input
+ * `wp` pixels wide, `pixelBytes` bytes per pixel step, for `lanes` lanes from `out[at]` on:
+ * the lane table of the conv gathers. Lanes past the last pixel repeat it (their results land
+ * where nobody reads).
+ *
+ * @example
+ * ```ts
+ * windowOffsets(i32, offsets / 4, panels * nr, g, wp, g.cp);
+ * ```
+ */
+export function windowOffsets(
+  out: Int32Array,
+  at: number,
+  lanes: number,
+  g: { oh: number; ow: number; strideH: number; strideW: number },
+  wp: number,
+  pixelBytes: number,
+): void {
+  const pixels = g.oh * g.ow;
+  for (let q = 0; q < lanes; q++) {
+    const pixel = Math.min(q, pixels - 1);
+    const oy = Math.floor(pixel / g.ow), ox = pixel - oy * g.ow;
+    out[at + q] = (oy * g.strideH * wp + ox * g.strideW) * pixelBytes;
+  }
+}
+
 /** `stage`: per channel and row, one run of `cols` floats, pre-activated when `scale` != 0. */
 export function emitStage(f: FunctionBody) {
   const [src, dst, channels, rows, cols, dstRows, dstCols] = range(7);

@@ -32,7 +32,7 @@ import type { ConvGeometry } from "../ops/conv.ts";
 import type { Activation } from "../shaders/activation.ts";
 import { convKernelModule } from "./conv_kernel.ts";
 import { importLimits } from "./heap.ts";
-import { paddedExtent, type StageFn } from "./stage_kernel.ts";
+import { paddedExtent, type StageFn, windowOffsets } from "./stage_kernel.ts";
 import { resultRows } from "./gemm_blocks.ts";
 import { sharedWasmGemm, vectorizeColumns, type WasmGemm } from "./wasm_gemm.ts";
 
@@ -172,12 +172,7 @@ export class WasmConv {
         const shift = pre && pre + g.cg * 4;
         this.#stage(staged, input, g.cg, g.h, g.w, hp, wp, g.padT, g.padL, pre, shift, lo);
       }
-      for (let q = 0; q < panels * width; q++) {
-        // Lanes past the last pixel repeat it: their results land in rows nobody reads.
-        const pixel = Math.min(q, pixels - 1);
-        const oy = Math.floor(pixel / g.ow), ox = pixel - oy * g.ow;
-        i32[offsets / 4 + q] = (oy * g.strideH * wp + ox * g.strideW) * 4;
-      }
+      windowOffsets(i32, offsets / 4, panels * width, g, wp, 4);
       let p = deltas / 4;
       for (let c = 0; c < g.cg; c++) {
         for (let i = 0; i < g.kh; i++) {

@@ -176,6 +176,18 @@ export class WasmGemm {
     return 1 + (this.#threads?.ready ?? 0);
   }
 
+  /**
+   * Resolves true once every requested worker thread has started, or false after
+   * `timeoutMs` (workers start asynchronously; one that has not started only costs speed).
+   */
+  async started(timeoutMs: number): Promise<boolean> {
+    for (let waited = 0; this.threads < this.requestedThreads; waited += 5) {
+      if (waited >= timeoutMs) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return true;
+  }
+
   /** Stops the worker threads (the kernel keeps working on this thread alone). */
   dispose(): void {
     this.#threads?.terminate();
@@ -203,18 +215,21 @@ export class WasmGemm {
    * the cache when x is constant, else packed into a scratch block.
    */
   #packed(x: MatrixView, lanes: number, depth: number, width: number, scratch: number[]): number {
-    const key = `${width} ${x.offset} ${x.rowStride} ${x.colStride} ${lanes} ${depth}`;
-    const cached = x.constant ? this.cache.get(x.data, key) : undefined;
-    if (cached !== undefined) return cached;
     const bytes = Math.ceil(lanes / width) * width * depth * 4;
-    const ptr = x.constant ? this.heap.alloc(bytes) : this.#alloc(bytes, scratch);
-    const full = Math.floor(lanes / width);
-    if (x.rowStride === 1 && full > 0) this.#packContiguous(x, full * width, depth, width, ptr);
-    else packPanels(x, 0, full * width, depth, width, this.#memory(), ptr / 4);
-    if (full * width < lanes) {
-      packPanels(x, full * width, lanes, depth, width, this.#memory(), ptr / 4);
+    const write = (ptr: number) => {
+      const full = Math.floor(lanes / width);
+      if (x.rowStride === 1 && full > 0) this.#packContiguous(x, full * width, depth, width, ptr);
+      else packPanels(x, 0, full * width, depth, width, this.#memory(), ptr / 4);
+      if (full * width < lanes) {
+        packPanels(x, full * width, lanes, depth, width, this.#memory(), ptr / 4);
+      }
+    };
+    if (x.constant) {
+      const key = `${width} ${x.offset} ${x.rowStride} ${x.colStride} ${lanes} ${depth}`;
+      return this.cache.getOrAdd(x.data, key, bytes, write);
     }
-    if (x.constant) this.cache.set(x.data, key, ptr);
+    const ptr = this.#alloc(bytes, scratch);
+    write(ptr);
     return ptr;
   }
 

@@ -4,7 +4,6 @@ import { seededRandom } from "../testing/random.ts";
 import { assertClose, relativeL2, TOLERANCES } from "../testing/tolerance.ts";
 import { relaxedSimdSupported, wasmSimdSupported } from "./simd_support.ts";
 import { DEFAULT_KERNEL, WasmGemm } from "./wasm_gemm.ts";
-import { threadsStarted } from "../testing/wasm_threads.ts";
 
 const SIZES = [1, 3, 7, 17, 64, 100];
 const SENTINEL = 1234.5;
@@ -73,7 +72,7 @@ async function instances(): Promise<[string, WasmGemm][]> {
     { mr: 8, nr: 4, chunk: 7, arithmetic },
     { blocking: { mc: 16, kc: 9 }, threads: 3 },
   );
-  await threadsStarted(threaded, 3);
+  assert.ok(await threaded.started(30_000), "3 threads started");
   return [
     ["8x4 3 threads mc 16 kc 9", threaded],
     ["8x6 default", new WasmGemm({ ...DEFAULT_KERNEL, arithmetic })],

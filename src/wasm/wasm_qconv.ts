@@ -24,7 +24,7 @@
 import type { NhwcConvGeometry } from "../ops/qlinear_conv_nhwc.ts";
 import { GATHER_OVERREAD, type Int8Type, qconvKernelModule } from "./qconv_kernel.ts";
 import { importLimits } from "./heap.ts";
-import { paddedExtent } from "./stage_kernel.ts";
+import { paddedExtent, windowOffsets } from "./stage_kernel.ts";
 import { cpuThreads } from "./cpu_threads.ts";
 import { resultRows } from "./gemm_blocks.ts";
 import { WasmGemm } from "./wasm_gemm.ts";
@@ -125,38 +125,31 @@ export class WasmQConv {
   #packedWeights(g: NhwcConvGeometry, t: QConvTensors, rows: number, pairs: number): number {
     const { cache, heap } = this.gemm;
     const { mr } = this.gemm.config;
-    const key = `qconv ${mr} ${rows}`;
-    const cached = cache.get(t.w, key);
-    if (cached !== undefined) return cached;
-    const panels = Math.ceil(rows / mr);
-    const ptr = heap.alloc(panels * mr * pairs * 4);
-    const packed = new Int32Array(heap.memory.buffer, ptr, panels * mr * pairs);
-    packed.fill(0);
-    const depth = pairs * 2;
-    for (let m = 0; m < rows; m++) {
-      let dst = Math.floor(m / mr) * mr * pairs + (m % mr);
-      if (m >= g.mp) {
-        // Window-sum rows: row mp multiplies every value by 1, the others by 0.
-        if (m === g.mp) { for (let p = 0; p < pairs; p++, dst += mr) packed[dst] = 0x10001; }
-        continue;
+    const words = Math.ceil(rows / mr) * mr * pairs;
+    return cache.getOrAdd(t.w, `qconv ${mr} ${rows}`, words * 4, (ptr) => {
+      const packed = new Int32Array(heap.memory.buffer, ptr, words);
+      packed.fill(0);
+      const depth = pairs * 2;
+      for (let m = 0; m < rows; m++) {
+        let dst = Math.floor(m / mr) * mr * pairs + (m % mr);
+        if (m >= g.mp) {
+          // Window-sum rows: row mp multiplies every value by 1, the others by 0.
+          if (m === g.mp) { for (let p = 0; p < pairs; p++, dst += mr) packed[dst] = 0x10001; }
+          continue;
+        }
+        for (let k = m * depth; k < (m + 1) * depth; k += 2, dst += mr) {
+          packed[dst] = (t.w[k] & 0xffff) | (t.w[k + 1] << 16);
+        }
       }
-      for (let k = m * depth; k < (m + 1) * depth; k += 2, dst += mr) {
-        packed[dst] = (t.w[k] & 0xffff) | (t.w[k + 1] << 16);
-      }
-    }
-    cache.set(t.w, key, ptr);
-    return ptr;
+    });
   }
 
   /** The heap address of a residual table, copied once per array (PackCache). */
   #table(table: Uint8Array): number {
     const { cache, heap } = this.gemm;
-    const cached = cache.get(table, "table");
-    if (cached !== undefined) return cached;
-    const ptr = heap.alloc(table.length);
-    new Uint8Array(heap.memory.buffer).set(table, ptr);
-    cache.set(table, "table", ptr);
-    return ptr;
+    return cache.getOrAdd(table, "table", table.length, (ptr) => {
+      new Uint8Array(heap.memory.buffer).set(table, ptr);
+    });
   }
 
   /** Image `n` of the conv into `y`. */
@@ -203,12 +196,7 @@ export class WasmQConv {
           );
         }
       }
-      for (let q = 0; q < panels * nr; q++) {
-        // Lanes past the last pixel repeat it: their results land in columns nobody reads.
-        const pixel = Math.min(q, pixels - 1);
-        const oy = Math.floor(pixel / g.ow), ox = pixel - oy * g.ow;
-        i32[offsets / 4 + q] = (oy * g.strideH * wp + ox * g.strideW) * g.cp;
-      }
+      windowOffsets(i32, offsets / 4, panels * nr, g, wp, g.cp);
       for (let ky = 0; ky < g.kh; ky++) {
         for (let kx = 0; kx < g.kw; kx++) {
           i32[deltas / 4 + ky * g.kw + kx] = (ky * g.dilH * wp + kx * g.dilW) * g.cp;
