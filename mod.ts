@@ -36,6 +36,7 @@ export type {
 } from "./src/graph/types.ts";
 export { GpuUnavailableError } from "./src/executor/gpu_device.ts";
 export type { BackendChoice } from "./src/executor/session.ts";
+export type { StoragePrecision } from "./src/ops/op.ts";
 export {
   loadModel,
   type LoadModelOptions,

@@ -11,6 +11,7 @@ import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
 import * as ortWebGpu from "onnxruntime-web/webgpu";
 import { createSession } from "../src/executor/session.ts";
+import type { StoragePrecision } from "../src/ops/op.ts";
 import type { MemoryReport } from "../src/executor/plan.ts";
 import { decodeModel } from "../src/weights/decode.ts";
 import { setCpuThreads } from "../src/wasm/cpu_threads.ts";
@@ -60,11 +61,17 @@ export interface Runtime {
 
 /**
  * resin with `backend`: decode the converted model, then createSession; the CPU path on
- * `threads` threads (`setCpuThreads`, set before loading).
+ * `threads` threads (`setCpuThreads`, set before loading); the GPU's operand copies stored as
+ * `gpuStorage` (opt-in f16).
  */
-function resinRuntime(backend: "gpu" | "cpu", threads = 1): Runtime {
+function resinRuntime(
+  backend: "gpu" | "cpu",
+  threads = 1,
+  gpuStorage: StoragePrecision = "f32",
+): Runtime {
+  const suffix = threads > 1 ? `-${threads}t` : gpuStorage === "f16" ? "-f16" : "";
   return {
-    id: `resin-${backend}${threads > 1 ? `-${threads}t` : ""}`,
+    id: `resin-${backend}${suffix}`,
     unsupported: (model) => "unsupported" in model.resin ? model.resin.unsupported : undefined,
     async load(model) {
       if ("unsupported" in model.resin) throw new Error(model.resin.unsupported);
@@ -73,7 +80,7 @@ function resinRuntime(backend: "gpu" | "cpu", threads = 1): Runtime {
         JSON.parse(model.resin.manifestJson),
         model.resin.weights,
       );
-      const session = await createSession({ graph }, { backend });
+      const session = await createSession({ graph }, { backend, gpuStorage });
       const output = graph.outputs[0].name;
       return {
         memory: session.memory,
@@ -132,6 +139,7 @@ export const RUNTIMES: readonly Runtime[] = [
   resinRuntime("cpu"),
   resinRuntime("cpu", 2),
   resinRuntime("gpu"),
+  resinRuntime("gpu", 1, "f16"),
 ];
 
 /** The runtime whose output every other is compared with. */

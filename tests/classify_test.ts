@@ -181,12 +181,20 @@ Deno.test("classify --json prints image, backend, model and the ranked classes",
 });
 
 Deno.test({
-  name: "classify --backend gpu runs on the GPU and agrees with the CPU",
+  name: "classify --backend gpu runs on the GPU and agrees with the CPU, --f16 within 1e-2",
   ignore: !HAS_GPU,
   fn: async () => {
     const args = [files.a, files.b, "--model", tinyDir, "--top", "4"];
     const gpu = await classifyJson([...args, "--backend", "gpu"]);
     const cpu = await classifyJson([...args, "--backend", "cpu"]);
+    const f16 = await classifyJson([...args, "--backend", "gpu", "--f16"]);
+    f16.forEach((result, i) => {
+      assert.equal(result.top[0].index, cpu[i].top[0].index, result.image);
+      assert.ok(
+        Math.abs(result.top[0].probability - cpu[i].top[0].probability) < 1e-2,
+        `${result.image}: ${result.top[0].probability} vs ${cpu[i].top[0].probability}`,
+      );
+    });
     assert.deepEqual(gpu.map((r) => r.backend), ["gpu", "gpu"]);
     gpu.forEach((result, i) => {
       assert.deepEqual(result.top.map((c) => c.index), cpu[i].top.map((c) => c.index));

@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno task eval --model M --images DIR --labels labels.tsv [--reference predictions.tsv]
- *   [--reference-column NAME] [--backend auto|gpu|cpu] [--preprocess PRESET|JSON]...
+ *   [--reference-column NAME] [--backend auto|gpu|cpu] [--f16] [--preprocess PRESET|JSON]...
  *   [--batch N] [--limit N] [--json]
  * ```
  *
@@ -34,6 +34,7 @@ import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { dequantize } from "../src/api/scores.ts";
 import type { GpuContext } from "../src/executor/gpu_device.ts";
+import type { StoragePrecision } from "../src/ops/op.ts";
 import { type BackendChoice, createSession, type Session } from "../src/executor/session.ts";
 import { decodeImage } from "../src/image/decode.ts";
 import { imagesToTensor } from "../src/image/preprocess.ts";
@@ -49,7 +50,7 @@ import {
 import { type StatusSink, stderrStatus } from "./model_cache.ts";
 
 const USAGE = "usage: deno task eval --model DIR|FILE.onnx --images DIR --labels FILE " +
-  "[--reference FILE] [--reference-column NAME] [--backend auto|gpu|cpu] " +
+  "[--reference FILE] [--reference-column NAME] [--backend auto|gpu|cpu] [--f16] " +
   "[--preprocess PRESET|JSON]... [--batch N] [--limit N] [--json]";
 
 /** Images per model run unless `--batch` says otherwise. */
@@ -72,6 +73,8 @@ export interface EvalOptions {
   referenceColumn?: string;
   /** Backend; default `"auto"`. */
   backend?: BackendChoice;
+  /** Opt-in f16 storage on the GPU (`--f16`, `SessionOptions.gpuStorage`); default `"f32"`. */
+  gpuStorage?: StoragePrecision;
   /** Preset names and JSON overrides of the recipe, applied in order. */
   preprocess?: string[];
   /** Images per model run; default `DEFAULT_BATCH`. */
@@ -114,6 +117,8 @@ export interface EvalReport {
   backend: "gpu" | "cpu";
   adapter?: string;
   fallbackReason?: string;
+  /** `"f16"` when the GPU stored its convs' operand copies as f16 (`--f16`). */
+  gpuStorage?: StoragePrecision;
   /** Images evaluated, and per model run. */
   images: number;
   batch: number;
@@ -365,10 +370,11 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
     backend: options.backend ?? "auto",
     batch,
     gpu: options.gpu,
+    gpuStorage: options.gpuStorage,
   });
   const loadSeconds = (performance.now() - loadStart) / 1000;
   try {
-    return await evaluate(session, model, labelled, {
+    const report = await evaluate(session, model, labelled, {
       dir: options.images,
       batch,
       preprocess,
@@ -376,6 +382,8 @@ export async function runEval(options: EvalOptions): Promise<EvalReport> {
       loadSeconds,
       progress: new EvalProgress(labelled.length, options.progress ?? stderrStatus()),
     });
+    const f16 = session.backend === "gpu" && options.gpuStorage === "f16";
+    return f16 ? { ...report, gpuStorage: "f16" } : report;
   } finally {
     session.dispose();
   }
@@ -471,7 +479,8 @@ async function evaluate(
 /** The report as text for people. */
 export function formatReport(r: EvalReport): string {
   const pct = (h: Hits) => `${h.correct}/${r.images} = ${(100 * h.accuracy).toFixed(2)} %`;
-  const where = r.backend === "gpu" && r.adapter ? ` (${r.adapter})` : "";
+  const where = (r.backend === "gpu" && r.adapter ? ` (${r.adapter})` : "") +
+    (r.gpuStorage === "f16" ? ", f16 storage" : "");
   const lines = [
     `model      ${r.model} on ${r.backend}${where}, batch ${r.batch}`,
     ...(r.fallbackReason ? [`fallback   ${r.fallbackReason}`] : []),
@@ -521,6 +530,7 @@ export function parseEvalArgs(args: string[]): { options: EvalOptions; json: boo
         reference: { type: "string" },
         "reference-column": { type: "string" },
         backend: { type: "string", default: "auto" },
+        f16: { type: "boolean", default: false },
         preprocess: { type: "string", multiple: true },
         batch: { type: "string" },
         limit: { type: "string" },
@@ -543,6 +553,7 @@ export function parseEvalArgs(args: string[]): { options: EvalOptions; json: boo
       reference: v.reference,
       referenceColumn: v["reference-column"],
       backend: v.backend,
+      gpuStorage: v.f16 ? "f16" : "f32",
       preprocess: v.preprocess ?? [],
       batch: positiveInt(v.batch, "batch"),
       limit: positiveInt(v.limit, "limit"),

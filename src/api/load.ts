@@ -12,6 +12,7 @@ import { decodeModel, type LoadedModel } from "../weights/decode.ts";
 import { loadModelFromBytes, loadModelFromUrl } from "../weights/load.ts";
 import { type Manifest, MANIFEST_FILE, validateManifest } from "../weights/manifest.ts";
 import type { ImagePreprocess } from "../weights/preprocess.ts";
+import type { StoragePrecision } from "../ops/op.ts";
 import { classCount, type Classifier, createClassifier } from "./classifier.ts";
 import { scoreKindOf } from "./output_kind.ts";
 import type { ScoreKind } from "./scores.ts";
@@ -44,6 +45,8 @@ export interface LoadModelOptions {
   backend?: BackendChoice;
   /** Images per model run; default 1. Fixed-batch models take only their batch. */
   batch?: number;
+  /** `"f16"`: opt-in f16 storage of the GPU convs' operand copies (`SessionOptions`). */
+  gpuStorage?: StoragePrecision;
   /** Preprocessing recipe to use instead of the manifest's (checked against the model input). */
   preprocess?: ImagePreprocess;
   /** Class names to use instead of the manifest's, one per output class. */
@@ -97,7 +100,11 @@ export async function loadModel(
         `[${output.shape}]) but ${labels.length} labels`,
     );
   }
-  const session = await createSession(loaded, { backend: options.backend, batch });
+  const session = await createSession(loaded, {
+    backend: options.backend,
+    batch,
+    gpuStorage: options.gpuStorage,
+  });
   return createClassifier({
     session,
     graph,

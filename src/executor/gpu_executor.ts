@@ -19,7 +19,7 @@ import {
   type Tensor,
   type TensorType,
 } from "../graph/types.ts";
-import type { GpuBindingSource, GpuPlan, GpuProgram } from "../ops/op.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "../ops/op.ts";
 import { opFor } from "../ops/registry.ts";
 import type { GpuContext } from "./gpu_device.ts";
 import { storageBytes, uploadTensor } from "./gpu_buffers.ts";
@@ -41,6 +41,8 @@ export interface GpuSessionOptions {
   batch?: number;
   /** Pipeline cache to share between sessions on the same device. */
   cache?: PipelineCache;
+  /** Element type of the kernels' operand copies (`StoragePrecision`); default `"f32"`. */
+  storage?: StoragePrecision;
 }
 
 /** A graph loaded on a GPU, ready to run many times. */
@@ -115,7 +117,13 @@ export class GpuSession {
       const typeOf = (name: string) => (name === "" ? undefined : types.get(name)!);
       kernels.set(
         node.name,
-        gpuPlanFor(gpu, node, node.inputs.map(typeOf), node.outputs.map((n) => types.get(n)!)),
+        gpuPlanFor(
+          gpu,
+          node,
+          node.inputs.map(typeOf),
+          node.outputs.map((n) => types.get(n)!),
+          options.storage,
+        ),
       );
     }
     const plan = planExecution(graph, types, {

@@ -11,7 +11,7 @@
 
 import { errorMessage } from "../errors.ts";
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
-import type { GpuBindingSource, GpuPlan, GpuProgram } from "../ops/op.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "../ops/op.ts";
 import { opFor } from "../ops/registry.ts";
 import type { GpuContext } from "./gpu_device.ts";
 import {
@@ -32,14 +32,18 @@ export interface GpuDispatch {
   workgroups: [number, number, number];
 }
 
-/** Plans `node` for `gpu`, using the op's GPU kernel; throws if the op has none. */
+/**
+ * Plans `node` for `gpu`, using the op's GPU kernel, its operand copies stored as `storage`;
+ * throws if the op has none.
+ */
 export function planNodeOnGpu(
   gpu: GpuContext,
   node: Node,
   inputs: (TensorType | undefined)[],
+  storage: StoragePrecision = "f32",
 ): { plan: GpuPlan; outputs: TensorType[] } {
   const outputs = opFor(node).inferTypes(node, inputs);
-  return { plan: gpuPlanFor(gpu, node, inputs, outputs), outputs };
+  return { plan: gpuPlanFor(gpu, node, inputs, outputs, storage), outputs };
 }
 
 /** Plans `node`'s kernel for already inferred types; throws if the op has no GPU kernel. */
@@ -48,6 +52,7 @@ export function gpuPlanFor(
   node: Node,
   inputs: (TensorType | undefined)[],
   outputs: TensorType[],
+  storage: StoragePrecision = "f32",
 ): GpuPlan {
   const def = opFor(node);
   if (!def.gpu) throw new Error(`Op "${node.op}" (node "${node.name}") has no GPU kernel`);
@@ -58,6 +63,7 @@ export function gpuPlanFor(
     limits: gpu.device.limits,
     features: gpu.features,
     isFallbackAdapter: gpu.isFallbackAdapter,
+    storage,
   });
 }
 
@@ -183,9 +189,10 @@ export async function prepareNodeOnGpu(
   inputs: (Tensor | undefined)[],
   cache: PipelineCache,
   track: (buffer: GPUBuffer) => GPUBuffer,
+  storage: StoragePrecision = "f32",
 ): Promise<PreparedNode> {
   const { device } = gpu;
-  const { plan, outputs } = planNodeOnGpu(gpu, node, inputs);
+  const { plan, outputs } = planNodeOnGpu(gpu, node, inputs, storage);
   const inputBuffers = inputs.map((t, i) =>
     t ? track(uploadTensor(device, t, `${node.name}:in${i}`)) : undefined
   );
@@ -235,14 +242,15 @@ export async function prepareNodeOnGpu(
 }
 
 /**
- * Executes `node` on the GPU with `inputs` and returns its outputs. Every buffer created
- * here is destroyed before returning.
+ * Executes `node` on the GPU with `inputs` (its operand copies stored as `storage`) and
+ * returns its outputs. Every buffer created here is destroyed before returning.
  */
 export async function runNodeOnGpu(
   gpu: GpuContext,
   node: Node,
   inputs: (Tensor | undefined)[],
   cache: PipelineCache = new PipelineCache(gpu.device),
+  storage: StoragePrecision = "f32",
 ): Promise<Tensor[]> {
   const { device } = gpu;
   const created: GPUBuffer[] = [];
@@ -254,6 +262,7 @@ export async function runNodeOnGpu(
       inputs,
       cache,
       track,
+      storage,
     );
     await withErrorScopes(device, ["validation"], `Node "${node.name}" on the GPU`, () => {
       const encoder = device.createCommandEncoder({ label: node.name });

@@ -19,6 +19,7 @@ import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { GpuSession } from "./gpu_executor.ts";
 import type { MemoryReport } from "./plan.ts";
 import { cpuKernelsStarted } from "./cpu_kernels.ts";
+import type { StoragePrecision } from "../ops/op.ts";
 
 /** Which backend a session should use. */
 export type BackendChoice = "auto" | "gpu" | "cpu";
@@ -31,6 +32,14 @@ export interface SessionOptions {
   batch?: number;
   /** An open GPU to use (the session does not close it); default: open one when needed. */
   gpu?: GpuContext;
+  /**
+   * Opt-in reduced precision on the GPU: `"f16"` stores the copies the conv kernels make of
+   * their operands (transposed weights; the shifted inputs of the register kernel) as f16,
+   * which halves their bytes and, on software adapters, speeds the convs up; sums stay f32.
+   * Outputs then differ from f32 by about 1e-3 relative (README, "f16 storage"). Default
+   * `"f32"`; the CPU path always computes in f32.
+   */
+  gpuStorage?: StoragePrecision;
 }
 
 /** Wall-clock times of one warm run on each backend, measured to choose between them. */
@@ -96,7 +105,7 @@ export async function createSession(
   const ownsDevice = !options.gpu;
   let gpuSession: GpuSession;
   try {
-    gpuSession = await GpuSession.create(gpu, graph, { batch });
+    gpuSession = await GpuSession.create(gpu, graph, { batch, storage: options.gpuStorage });
   } catch (err) {
     if (ownsDevice) gpu.device.destroy();
     if (backend === "gpu") throw err;

@@ -32,6 +32,7 @@ import {
 } from "../shaders/tiled_matmul.ts";
 import {
   type Repack,
+  repackElement,
   shiftedInput,
   shiftedLayout,
   transposedIndexWgsl,
@@ -41,7 +42,14 @@ import {
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
 import type { ConvWindow } from "./conv_window.ts";
-import type { GpuBindingSource, GpuPlan, GpuPlanContext, GpuProgram, OpDef } from "./op.ts";
+import type {
+  GpuBindingSource,
+  GpuPlan,
+  GpuPlanContext,
+  GpuProgram,
+  OpDef,
+  StoragePrecision,
+} from "./op.ts";
 
 /** Pre-activation applied to in-bounds input elements on load. */
 export type PreActivation = "none" | "bn" | "bn_relu";
@@ -337,15 +345,16 @@ function fusedKey(g: ConvGeometry): string {
  * buffer 0), w (or `wt`, the transposed weights, from derived buffer 0), (bias), (z),
  * (pre_scale, pre_shift: unless the shifted input has the pre-activation applied), y; then
  * `params`. Returns the binding sources and their WGSL declarations (vec4 arrays for the
- * `quad4` and `shifted` forms, z and y for the `quad4` epilogue).
+ * `quad4` forms, z and y for the `quad4` epilogue; the copies' elements as `forms.storage`).
  */
-function convBindings(g: ConvGeometry, params: string, forms: ConvForms = WORKGROUP_FORMS) {
+function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT_FORMS) {
+  const copy = repackElement(forms.storage).type;
   const inputs: [GpuBindingSource, string, string][] = [
     forms.x === "shifted"
-      ? [{ kind: "scratch", index: 0 }, "xs", "vec4<f32>"]
+      ? [{ kind: "scratch", index: 0 }, "xs", copy]
       : [{ kind: "input", index: X }, "x", forms.x === "quad4" ? "vec4<f32>" : "f32"],
     forms.w === "quad4"
-      ? [{ kind: "derived", index: 0 }, "wt", "vec4<f32>"]
+      ? [{ kind: "derived", index: 0 }, "wt", copy]
       : [{ kind: "input", index: W }, "w", "f32"],
   ];
   const optional: [number, string][] = [];
@@ -430,9 +439,11 @@ const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
  * consecutive pixels of a channel plane, for a 1x1 stride-1 unpadded conv whose planes hold a
  * multiple of 4 pixels, where B is X itself; or `shifted`, one aligned vec4 of the shifted
  * input copy, whose GEMM columns run over output rows padded to a multiple of 4 pixels. The
- * workgroup kernel always reads `quad` and `gather`.
+ * workgroup kernel reads `gather`, and `quad` (`quad4` with f16 storage: half the weight bytes).
  */
 interface ConvForms {
+  /** Element type of the copies (transposed weights, shifted input). */
+  storage: StoragePrecision;
   w: "quad" | "quad4";
   x: "gather" | "quad4" | "shifted";
   /**
@@ -446,21 +457,28 @@ interface ConvForms {
   y: "scalar" | "quad4" | "lanes";
 }
 
-/** The forms of the workgroup kernel. */
-const WORKGROUP_FORMS: ConvForms = { w: "quad", x: "gather", y: "scalar" };
+/** The forms of the direct kernel, which makes no copies. */
+const DIRECT_FORMS: ConvForms = { storage: "f32", w: "quad", x: "gather", y: "scalar" };
+
+/** The forms of the workgroup kernel for `storage`. */
+function workgroupForms(storage: StoragePrecision): ConvForms {
+  return { storage, w: storage === "f16" ? "quad4" : "quad", x: "gather", y: "scalar" };
+}
 
 /**
- * The vector loads and stores of the register kernel for `g`. It always reads the transposed
+ * The vector loads and stores of the register kernel for `g`, its copies stored as `storage`.
+ * It always reads the transposed
  * weights: made once at load (a derived buffer), they cost nothing per run, and on llvmpipe
  * they are never slower than W's scalar loads (faster from 14x14 maps up: a 1x1 1024->256 conv
  * 5.0 -> 3.1 ms, and at 7x7 too since they come in 16-channel blocks: a 3x3 512->512 conv
  * 11.7 ms from W, 8.5-8.8 ms from the blocks, measured at different times).
  */
-function convForms(g: ConvGeometry): ConvForms {
+function registerForms(g: ConvGeometry, storage: StoragePrecision): ConvForms {
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
     g.padT === 0 && g.padL === 0 && g.oh === g.h && g.ow === g.w;
   const x = pointwise && (g.h * g.w) % 4 === 0 ? "quad4" : "shifted";
   return {
+    storage,
     w: "quad4",
     x,
     y: x === "quad4" || g.ow % 4 === 0 ? "quad4" : "lanes",
@@ -492,18 +510,19 @@ fn mm_depth_next(d: MmDepth) -> MmDepth {
 }`;
 
 /**
- * WGSL of the weight operand's hooks in `form`: A(row, k) = w[(grp*mg + row)*depth + k], or
- * for `quad4` the vec4 of the transposed copy (src/shaders/conv_repack.ts) holding rows
+ * WGSL of the weight operand's hooks in `forms.w`: A(row, k) = w[(grp*mg + row)*depth + k],
+ * or for `quad4` the vec4 of the transposed copy (src/shaders/conv_repack.ts) holding rows
  * row..row+3 (zero past mg), one line of 16 rows per depth.
  */
-function weightHooks(form: ConvForms["w"]): string {
-  if (form === "quad4") {
+function weightHooks(forms: ConvForms): string {
+  if (forms.w === "quad4") {
+    const element = repackElement(forms.storage);
     return /* wgsl */ `
 ${transposedIndexWgsl("mm_depth")}
 struct MmASetup { base: u32 }
 fn mm_a_setup(grp: u32, row: u32) -> MmASetup { return MmASetup(wt_index(grp, row, 0u)); }
 fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
-  return wt[s.base + d.k * ${WEIGHT_BLOCK / 4}u];
+  return ${element.load(`wt[s.base + d.k * ${WEIGHT_BLOCK / 4}u]`)};
 }`;
   }
   return /* wgsl */ `
@@ -518,15 +537,17 @@ fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
 }
 
 /**
- * WGSL of the input operand's hooks in `form`: B(k, col) = pre(X[n, grp*cg + c, oy*stride -
+ * WGSL of the input operand's hooks in `forms.x`: B(k, col) = pre(X[n, grp*cg + c, oy*stride -
  * pad + i*dil, ox*stride - pad + j*dil]) for output pixel col = (n, oy, ox), 0 outside X.
  * `gather`: `mm_b_setup` decodes the 4 pixels once (image base, top-left input corner as
  * signed i32); each load reads the taps at the cursor with signed bounds checks, so padding
  * reads nothing and stays exactly 0 (the pre-activation is masked with it). `shifted` reads
  * the copy, whose padding and pre-activation are already in place.
  */
-function inputHooks(g: ConvGeometry, form: ConvForms["x"]): string {
+function inputHooks(g: ConvGeometry, forms: ConvForms): string {
+  const form = forms.x;
   if (form === "shifted") {
+    const element = repackElement(forms.storage);
     return /* wgsl */ `
 struct MmBSetup { base: u32 }
 fn mm_b_setup(grp: u32, col: u32) -> MmBSetup {
@@ -537,7 +558,9 @@ fn mm_b_setup(grp: u32, col: u32) -> MmBSetup {
   return MmBSetup((((p / image_cols) * params.c + grp * params.cg) * params.xs_rows + row) *
                   params.xs_cols + r % params.xs_cols);
 }
-fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> { return xs[(s.base + d.xoff) / 4u]; }`;
+fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
+  return ${element.load("xs[(s.base + d.xoff) / 4u]")};
+}`;
   }
   if (form === "quad4") {
     return /* wgsl */ `
@@ -635,9 +658,14 @@ function storeWgsl(g: ConvGeometry, form: ConvForms["y"]): string {
  * Returns the plan: the weight transposition (a derived buffer), the input's repacking (into a
  * scratch buffer), then the conv.
  */
-function tiledPlan(g: ConvGeometry, limits: GPUSupportedLimits, registers: boolean): GpuPlan {
+function tiledPlan(
+  g: ConvGeometry,
+  limits: GPUSupportedLimits,
+  registers: boolean,
+  storage: StoragePrecision,
+): GpuPlan {
   const depth = g.cg * g.kh * g.kw;
-  const forms: ConvForms = registers ? convForms(g) : WORKGROUP_FORMS;
+  const forms = registers ? registerForms(g, storage) : workgroupForms(storage);
   const shifted = forms.x === "shifted" ? shiftedLayout(g) : undefined;
   const cols = g.n * g.oh * (shifted?.cols ?? g.ow);
   const tile = matmulTileFor({ rows: g.mg, cols, batches: g.group }, registers, "quad", "quad");
@@ -650,7 +678,13 @@ function tiledPlan(g: ConvGeometry, limits: GPUSupportedLimits, registers: boole
     limits.maxComputeWorkgroupsPerDimension,
   );
   const weights: Repack | undefined = forms.w === "quad4"
-    ? transposedWeights(g, { kind: "input", index: W }, { kind: "derived", index: 0 }, limits)
+    ? transposedWeights(
+      g,
+      { kind: "input", index: W },
+      { kind: "derived", index: 0 },
+      limits,
+      storage,
+    )
     : undefined;
   const input: Repack | undefined = shifted
     ? shiftedInput(
@@ -662,6 +696,7 @@ function tiledPlan(g: ConvGeometry, limits: GPUSupportedLimits, registers: boole
       { kind: "scratch", index: 0 },
       (v, c) => preWgsl(g.pre, v, "vec4<f32>", c),
       limits,
+      storage,
     )
     : undefined;
   const { bindings, decls } = convBindings(g, TILED_UNIFORMS.struct, forms);
@@ -679,8 +714,9 @@ function tiledPlan(g: ConvGeometry, limits: GPUSupportedLimits, registers: boole
       bOrder: "quad",
       decls: /* wgsl */ `${decls}
 ${DEPTH_HOOKS}
-${weightHooks(forms.w)}
-${inputHooks(g, forms.x)}
+${repackElement(storage).functions}
+${weightHooks(forms)}
+${inputHooks(g, forms)}
 
 fn conv_pixel(p: u32) -> vec2<u32> {
   ${pixel}
@@ -688,7 +724,9 @@ fn conv_pixel(p: u32) -> vec2<u32> {
 ${storeWgsl(g, forms.y)}`,
     });
   const program: GpuProgram = {
-    key: `conv_mm_f32_${tile.name}_w-${forms.w}_x-${forms.x}_y-${forms.y}_${fusedKey(g)}`,
+    key: `conv_mm_f32_${tile.name}_${storage}_w-${forms.w}_x-${forms.x}_y-${forms.y}_${
+      fusedKey(g)
+    }`,
     wgsl,
     bindings,
     uniforms: TILED_UNIFORMS.pack({
@@ -764,13 +802,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /**
  * GPU Conv: the direct kernel for one input channel per group, implicit GEMM otherwise (the
- * register kernel on CPU-like adapters).
+ * register kernel on CPU-like adapters), its operand copies stored as `ctx.storage`.
  */
 function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = convGeometry(ctx.node, ctx.inputs);
   return g.cg === 1
     ? { programs: [directProgram(g, ctx.limits)] }
-    : tiledPlan(g, ctx.limits, ctx.isFallbackAdapter);
+    : tiledPlan(g, ctx.limits, ctx.isFallbackAdapter, ctx.storage);
 }
 
 /** Conv on f32 NCHW tensors with the fused extras of docs/ARCHITECTURE.md. */

@@ -4,7 +4,13 @@ import type { GpuContext } from "../executor/gpu_device.ts";
 import { planNodeOnGpu, runNodeOnGpu } from "../executor/gpu_node_runner.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
-import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
+import {
+  assertClose,
+  assertWithinBounds,
+  F16_PRODUCT_ERROR,
+  relativeL2,
+  TOLERANCES,
+} from "../testing/tolerance.ts";
 import { conv } from "./conv.ts";
 import { matmul } from "./matmul.ts";
 import { MATMUL_UNIFORMS } from "../shaders/tiled_matmul.ts";
@@ -499,6 +505,115 @@ gpuTest(
       const kind of [...repackKinds, "shifted_input_f32_pre-none", "shifted_input_f32_pre-bn_relu"]
     ) {
       assert.ok([...repacks].some((k) => k.includes(kind)), `${kind} in ${[...repacks]}`);
+    }
+  },
+);
+
+/**
+ * Per output of a fused case, the sum over its products of |pre(x)| * |w|: the scale of the
+ * error that rounding both factors to f16 may add.
+ */
+function productMagnitudes(
+  attrs: Node["attrs"],
+  f: FusedCase,
+  inputs: (Tensor | undefined)[],
+): Float32Array {
+  const [x, w, , , scale, shift] = inputs;
+  const pads = (attrs.pads as number[] | undefined) ?? [0, 0, 0, 0];
+  const magnitudes = transformAndPad(x!, (v, ch) => {
+    if (f.pre === "none") return Math.abs(v);
+    const t = v * scale!.data[ch] + shift!.data[ch];
+    return Math.abs(f.pre === "bn_relu" ? Math.max(t, 0) : t);
+  }, pads);
+  const absW = { ...w!, data: w!.data.map(Math.abs) };
+  const noExtras = Object.fromEntries(
+    Object.entries(attrs).filter(([name]) => !["pre_activation", "activation"].includes(name)),
+  );
+  const [y] = conv.reference(convNode({ ...noExtras, pads: [0, 0, 0, 0] }), [magnitudes, absW]);
+  return y.data as Float32Array;
+}
+
+gpuTest(
+  "Conv GPU kernels with f16 storage stay within f16's rounding bound, in half the bytes",
+  async ({ gpu, cache }) => {
+    const geometries = [
+      ...KERNEL_GEOMETRIES.filter((geo) => geo.w[1] > 1),
+      ...REGISTER_GEOMETRIES.map((geo) => ({ ...geo, registers: true })),
+    ];
+    const kinds = new Set<string>();
+    for (const [i, geo] of geometries.entries()) {
+      const device = asAdapter(gpu, geo.registers);
+      for (const f of [PLAIN, ALL_EXTRAS]) {
+        const inputs = fusedInputs(900 + i, geo.x, geo.w, geo.attrs, f);
+        const node = fusedNode(geo.attrs, f);
+        const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+        const plans = (["f32", "f16"] as const).map((s) => planNodeOnGpu(device, node, types, s));
+        const copies = plans.map(({ plan }) => [
+          ...(plan.derived ?? []).map((d) => d.bytes),
+          ...(plan.scratchBytes ?? []),
+        ]);
+        // The register kernel's copies, halved; the workgroup kernel's f16 transposed weights
+        // (it reads W itself in f32): 16-channel blocks of 2 bytes per weight.
+        const [m, cg, kh, kw] = geo.w;
+        const group = geo.x[1] / cg;
+        const transposed = group * Math.ceil(m / group / 16) * 16 * cg * kh * kw * 2;
+        assert.deepEqual(
+          copies[1],
+          geo.registers ? copies[0].map((bytes) => bytes / 2) : [transposed],
+          `x [${geo.x}] w [${geo.w}]`,
+        );
+        const { derived, programs } = plans[1].plan;
+        assert.match(programs[programs.length - 1].key, /_f16_w-quad4_/);
+        for (const p of [...(derived ?? []).map((d) => d.program), ...programs.slice(0, -1)]) {
+          kinds.add(p.key.replace(/_pre-.*|_wg.*/, ""));
+        }
+        const [half] = await runNodeOnGpu(device, node, inputs, cache, "f16");
+        const [full] = await runNodeOnGpu(device, node, inputs, cache, "f32");
+        const [expected] = conv.reference(node, inputs);
+        const bounds = productMagnitudes(geo.attrs, f, inputs).map((m) =>
+          TOLERANCES.f32Kernel.atol + F16_PRODUCT_ERROR * m
+        );
+        const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}, registers ${geo.registers}`;
+        assertWithinBounds(half.data, expected.data, bounds, label);
+        assert.ok(relativeL2(half.data, full.data) > 0, `${label}: f16 storage changed nothing`);
+      }
+    }
+    assert.deepEqual([...kinds].sort(), [
+      "conv_shifted_input_f16",
+      "conv_transposed_weights_f16_scalar",
+      "conv_transposed_weights_f16_vec4",
+    ]);
+  },
+);
+
+gpuTest(
+  "Conv GPU kernels with f16 storage clamp weights and inputs beyond f16's range to +-65504",
+  async ({ gpu, cache }) => {
+    const attrs = { pads: [1, 1, 1, 1] };
+    for (const registers of [false, true]) {
+      const inputs = fusedInputs(950, [1, 4, 5, 6], [4, 4, 3, 3], attrs, PLAIN);
+      const [x, w] = inputs as Tensor[];
+      w.data[7] = 1e6;
+      w.data[20] = -3e5;
+      x.data[11] = 7e4;
+      const [half] = await runNodeOnGpu(
+        asAdapter(gpu, registers),
+        fusedNode(attrs, PLAIN),
+        inputs,
+        cache,
+        "f16",
+      );
+      const clamp = (t: Tensor) => ({
+        ...t,
+        data: t.data.map((v) => Math.min(Math.max(v, -65504), 65504)),
+      });
+      // The register kernel stores its input copy as f16 too; the workgroup kernel reads X.
+      const clamped = [registers ? clamp(x) : x, clamp(w)];
+      const [expected] = conv.reference(fusedNode(attrs, PLAIN), clamped);
+      const bounds = productMagnitudes(attrs, PLAIN, clamped).map((m) =>
+        TOLERANCES.f32Kernel.atol + F16_PRODUCT_ERROR * m
+      );
+      assertWithinBounds(half.data, expected.data, bounds, `registers ${registers}`);
     }
   },
 );

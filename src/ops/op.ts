@@ -71,6 +71,13 @@ export interface GpuPlan {
   derived?: GpuDerivedBuffer[];
 }
 
+/**
+ * Element type of the operand copies a kernel makes for itself (derived and scratch buffers,
+ * e.g. a conv's transposed weights): `"f32"`, or `"f16"` (opt-in; halves their bytes and
+ * loads, arithmetic stays f32; see src/shaders/conv_repack.ts).
+ */
+export type StoragePrecision = "f32" | "f16";
+
 /** What a GPU kernel planner is given. */
 export interface GpuPlanContext {
   /** The node being planned. */
@@ -88,6 +95,8 @@ export interface GpuPlanContext {
    * variants without workgroup memory and barriers (see src/shaders/tiled_matmul.ts).
    */
   isFallbackAdapter: boolean;
+  /** Element type of the kernel's own operand copies; `"f32"` unless the session opts in. */
+  storage: StoragePrecision;
 }
 
 /** Everything resin knows about one op type. */

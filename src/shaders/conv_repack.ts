@@ -20,10 +20,17 @@
  * Both kernels run one invocation per row of their output and loop along it, so consecutive
  * invocations read neighbouring addresses and nothing is divided in the loop.
  *
+ * Both copies store their values as f32, or, opt-in (`StoragePrecision` "f16"), as f16 pairs
+ * packed in u32s (`repackElement`): half the bytes, and on llvmpipe half the loads, which it
+ * emulates per 32-bit component: ResNet-50's 3x3 convs ran ~20% faster, its 1x1 convs (whose
+ * input is X itself, still f32) 0-25%. WGSL's own f16 type (`shader-f16`) loads 4 components per
+ * vec4<f16> there and measured slower than f32, so the packed form needs no feature and serves
+ * every adapter. Values beyond f16's range are clamped to +-65504 before packing.
+ *
  * @module
  */
 
-import type { GpuBindingSource, GpuProgram } from "../ops/op.ts";
+import type { GpuBindingSource, GpuProgram, StoragePrecision } from "../ops/op.ts";
 import type { ConvGeometry } from "../ops/conv.ts";
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "./grid.ts";
 import { uniformLayout } from "./uniform_layout.ts";
@@ -35,6 +42,46 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
   let row = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP}u + lid;
   if (row >= params.rows) { return; }`;
+
+/** How a repacked copy stores each vec4 of f32 values. */
+export interface RepackElement {
+  /** WGSL type of one element of the copy's array. */
+  type: string;
+  /** Bytes per stored vec4. */
+  bytes: number;
+  /** WGSL functions `store` and `load` call. */
+  functions: string;
+  /** WGSL expression turning the vec4<f32> `v` into an element. */
+  store(v: string): string;
+  /** WGSL expression turning the element `e` back into a vec4<f32>. */
+  load(e: string): string;
+}
+
+/** The element of a repacked copy stored as `storage` (module doc). */
+export function repackElement(storage: StoragePrecision): RepackElement {
+  if (storage === "f32") {
+    return { type: "vec4<f32>", bytes: 16, functions: "", store: (v) => v, load: (e) => e };
+  }
+  return {
+    type: "vec2<u32>",
+    bytes: 8,
+    functions: F16X4_WGSL,
+    store: (v) => `pack_f16x4(clamp(${v}, vec4<f32>(${-F16_MAX}.0), vec4<f32>(${F16_MAX}.0)))`,
+    load: (e) => `unpack_f16x4(${e})`,
+  };
+}
+
+/** Largest finite f16. */
+const F16_MAX = 65504;
+
+/** WGSL functions packing and unpacking 4 f16 values as 2 u32s (see `repackElement`). */
+const F16X4_WGSL = /* wgsl */ `
+fn pack_f16x4(v: vec4<f32>) -> vec2<u32> {
+  return vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));
+}
+fn unpack_f16x4(e: vec2<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(e.x), unpack2x16float(e.y));
+}`;
 
 /** A repacking pass: its program, and the bytes of the buffer it writes. */
 export interface Repack {
@@ -66,14 +113,14 @@ export function transposedIndexWgsl(depth: string): string {
 
 /**
  * The weight transposition of `g`: reads binding `weights` (W), writes `out` as
- * [group][ceil(mg / 16)][depth][4] vec4s (module doc). One invocation per (group, depth) walks
+ * [group][ceil(mg / 16)][depth][4] vec4s stored as `storage` (module doc). One invocation per (group, depth) walks
  * the row quads (4 scalar loads, one vec4 store each); where the depth is a multiple of 4, one
  * invocation per (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and writes them
  * transposed (half the per-lane load work on llvmpipe).
  *
  * @example
  * ```ts
- * const { program, bytes } = transposedWeights(g, { kind: "input", index: 1 }, { kind: "derived", index: 0 }, limits);
+ * const { program, bytes } = transposedWeights(g, { kind: "input", index: 1 }, { kind: "derived", index: 0 }, limits, "f32");
  * ```
  */
 export function transposedWeights(
@@ -81,7 +128,9 @@ export function transposedWeights(
   weights: GpuBindingSource,
   out: GpuBindingSource,
   limits: GPUSupportedLimits,
+  storage: StoragePrecision,
 ): Repack {
+  const element = repackElement(storage);
   const depth = g.cg * g.kh * g.kw;
   const blocks = depth % 4 === 0;
   const rows = g.group * (blocks ? depth / 4 : depth);
@@ -99,10 +148,13 @@ export function transposedWeights(
     let r1 = select(zero, w[i.y], inside.y);
     let r2 = select(zero, w[i.z], inside.z);
     let r3 = select(zero, w[i.w], inside.w);
-    wt[out] = vec4<f32>(r0.x, r1.x, r2.x, r3.x);
-    wt[out + ${BLOCK_QUADS}u] = vec4<f32>(r0.y, r1.y, r2.y, r3.y);
-    wt[out + ${2 * BLOCK_QUADS}u] = vec4<f32>(r0.z, r1.z, r2.z, r3.z);
-    wt[out + ${3 * BLOCK_QUADS}u] = vec4<f32>(r0.w, r1.w, r2.w, r3.w);
+    ${
+      ["x", "y", "z", "w"].map((c, i) =>
+        `wt[out + ${i * BLOCK_QUADS}u] = ${
+          element.store(`vec4<f32>(r0.${c}, r1.${c}, r2.${c}, r3.${c})`)
+        };`
+      ).join("\n    ")
+    }
   }`
     : /* wgsl */ `let grp = row / params.depth;
   let first = grp * params.mg;
@@ -111,14 +163,15 @@ export function transposedWeights(
     let m = q * 4u + ${LANES};
     let inside = m < vec4<u32>(params.mg);
     let i = select(vec4<u32>(0u), (first + m) * params.depth + k, inside);
-    wt[wt_index(grp, q * 4u, k)] = select(vec4<f32>(0.0),
-                                          vec4<f32>(w[i.x], w[i.y], w[i.z], w[i.w]), inside);
+    let v = select(vec4<f32>(0.0), vec4<f32>(w[i.x], w[i.y], w[i.z], w[i.w]), inside);
+    wt[wt_index(grp, q * 4u, k)] = ${element.store("v")};
   }`;
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<${blocks ? "vec4<f32>" : "f32"}>;
-@group(0) @binding(1) var<storage, read_write> wt: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> wt: array<${element.type}>;
 ${TRANSPOSE_UNIFORMS.struct}
 @group(0) @binding(2) var<uniform> params: Params;
+${element.functions}
 
 ${transposedIndexWgsl("depth")}
 
@@ -129,7 +182,7 @@ ${MAIN}
 `;
   return {
     program: {
-      key: `conv_transposed_weights_f32_${blocks ? "vec4" : "scalar"}_wg${WORKGROUP}`,
+      key: `conv_transposed_weights_${storage}_${blocks ? "vec4" : "scalar"}_wg${WORKGROUP}`,
       wgsl,
       bindings: [weights, out],
       uniforms: TRANSPOSE_UNIFORMS.pack({ rows, mg: g.mg, depth }),
@@ -138,7 +191,7 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: g.group * Math.ceil(g.mg / WEIGHT_BLOCK) * WEIGHT_BLOCK * depth * 4,
+    bytes: g.group * Math.ceil(g.mg / WEIGHT_BLOCK) * BLOCK_QUADS * depth * element.bytes,
   };
 }
 
@@ -180,12 +233,13 @@ const SHIFT_UNIFORMS = uniformLayout("Params", {
 
 /**
  * The shifted input of `g` (module doc): reads X, and the pre-activation's scale and shift
- * where `g.pre` is not "none", from `inputs` (in that order); writes `scratch` as vec4s.
+ * where `g.pre` is not "none", from `inputs` (in that order); writes `scratch` as vec4s
+ * stored as `storage`.
  * `pre(v, c)` is the WGSL applying the pre-activation of channel `c` to the vec4 `v`.
  *
  * @example
  * ```ts
- * const { program, bytes } = shiftedInput(g, [{ kind: "input", index: 0 }], { kind: "scratch", index: 0 }, (v) => v, limits);
+ * const { program, bytes } = shiftedInput(g, [{ kind: "input", index: 0 }], { kind: "scratch", index: 0 }, (v) => v, limits, "f32");
  * ```
  */
 export function shiftedInput(
@@ -194,7 +248,9 @@ export function shiftedInput(
   scratch: GpuBindingSource,
   pre: (v: string, channel: string) => string,
   limits: GPUSupportedLimits,
+  storage: StoragePrecision,
 ): Repack {
+  const element = repackElement(storage);
   const layout = shiftedLayout(g);
   const rows = g.kw * g.n * g.c * layout.rows;
   const names = ["x", ...(g.pre === "none" ? [] : ["pre_scale", "pre_shift"])];
@@ -203,9 +259,10 @@ export function shiftedInput(
       names.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`)
         .join("\n")
     }
-@group(0) @binding(${names.length}) var<storage, read_write> xs: array<vec4<f32>>;
+@group(0) @binding(${names.length}) var<storage, read_write> xs: array<${element.type}>;
 ${SHIFT_UNIFORMS.struct}
 @group(0) @binding(${names.length + 1}) var<uniform> params: Params;
+${element.functions}
 
 ${MAIN}
   // row = j * plane_rows + (image * c + channel) * xs_rows + r, for padded input row r*row_step
@@ -223,13 +280,15 @@ ${MAIN}
                  (iw < vec4<i32>(i32(params.w)));
     let i = select(vec4<u32>(0u), base + vec4<u32>(iw), inside);
     let v = vec4<f32>(x[i.x], x[i.y], x[i.z], x[i.w]);
-    xs[row * params.xs_quads + q] = select(vec4<f32>(0.0), ${pre("v", "channel")}, inside);
+    xs[row * params.xs_quads + q] = ${
+      element.store(`select(vec4<f32>(0.0), ${pre("v", "channel")}, inside)`)
+    };
   }
 }
 `;
   return {
     program: {
-      key: `conv_shifted_input_f32_pre-${g.pre}_wg${WORKGROUP}`,
+      key: `conv_shifted_input_${storage}_pre-${g.pre}_wg${WORKGROUP}`,
       wgsl,
       bindings: [...inputs, scratch],
       uniforms: SHIFT_UNIFORMS.pack({
@@ -252,6 +311,6 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: g.kw * layout.plane * 4,
+    bytes: g.kw * (layout.plane / 4) * element.bytes,
   };
 }

@@ -76,3 +76,46 @@ export function assertClose(
     );
   }
 }
+
+/**
+ * Relative error bound of one product of two values each stored as f16 (opt-in f16 storage):
+ * each rounding errs by at most 2^-10 relative (2^-11 rounding to nearest; 2^-10 allows for
+ * either rounding direction, which WGSL's pack2x16float leaves open), so the product errs by
+ * at most (1 + 2^-10)^2 - 1 < 2^-9.
+ */
+export const F16_PRODUCT_ERROR = 2 ** -9;
+
+/**
+ * Asserts |actual[i] - expected[i]| <= bounds[i] elementwise; NaN anywhere fails. The error
+ * lists the first violations with their bounds.
+ */
+export function assertWithinBounds(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  bounds: ArrayLike<number>,
+  label = "values",
+): void {
+  if (actual.length !== expected.length || bounds.length !== expected.length) {
+    throw new Error(
+      `${label}: lengths ${actual.length}, ${expected.length} (expected), ${bounds.length} (bounds)`,
+    );
+  }
+  const violations: string[] = [];
+  let count = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    if (!(err <= bounds[i])) {
+      count++;
+      if (violations.length < 8) {
+        violations.push(`[${i}] got ${actual[i]}, expected ${expected[i]} +- ${bounds[i]}`);
+      }
+    }
+  }
+  if (count > 0) {
+    throw new Error(
+      `${label}: ${count} of ${actual.length} elements outside their bounds; first: ${
+        violations.join("; ")
+      }`,
+    );
+  }
+}
