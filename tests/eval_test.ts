@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createSession } from "../src/executor/session.ts";
+import { createSession, type SessionOptions } from "../src/executor/session.ts";
 import { decodeImage } from "../src/image/decode.ts";
 import { imagesToTensor } from "../src/image/preprocess.ts";
 import { assertClose, relativeL2 } from "../src/testing/tolerance.ts";
@@ -108,33 +108,39 @@ Deno.test("EvalProgress redraws one line on a terminal and logs every 10 % elsew
   assert.match(tty.text, /^\reval \[#####\.{15}\] 1\/4 {2}25% .*\reval \[#{20}\] 4\/4 100% .*\n$/);
 });
 
+/**
+ * resin's ResNet-20 logits on the first 20 CIFAR images in a session with `options`, and
+ * onnxruntime's (../shared/models/cifar10/reference_first20.json), one row per image.
+ */
+async function resnet20Logits(options: SessionOptions) {
+  const reference = JSON.parse(
+    await Deno.readTextFile(join(CIFAR_MODELS, "reference_first20.json")),
+  );
+  const images = await Promise.all(
+    (reference.images as string[]).map(async (f) =>
+      decodeImage(await Deno.readFile(join(CIFAR_IMAGES, f)))
+    ),
+  );
+  const session = await createSession(await loadEvalModel(RESNET20), {
+    ...options,
+    batch: images.length,
+  });
+  const { logits } = await session.run({
+    input: imagesToTensor(images, PREPROCESS_PRESETS.cifar10),
+  });
+  session.dispose();
+  const expected = reference.onnx["resnet20-cifar10.onnx"].logits as number[][];
+  return { actual: logits.data as Float32Array, expected };
+}
+
 Deno.test({
   name:
     "resin's ResNet-20 logits match onnxruntime's on the first 20 CIFAR images (needs ../shared)",
   ignore: !HAS_SHARED,
   fn: async () => {
-    const reference = JSON.parse(
-      await Deno.readTextFile(join(CIFAR_MODELS, "reference_first20.json")),
-    );
-    const images = await Promise.all(
-      (reference.images as string[]).map(async (f) =>
-        decodeImage(await Deno.readFile(join(CIFAR_IMAGES, f)))
-      ),
-    );
-    const session = await createSession(await loadEvalModel(RESNET20), {
-      backend: "cpu",
-      batch: images.length,
-    });
-    const { logits } = await session.run({
-      input: imagesToTensor(images, PREPROCESS_PRESETS.cifar10),
-    });
+    const { actual, expected } = await resnet20Logits({ backend: "cpu" });
     // onnxruntime sums in another order: 1e-5 measured on logits up to ~25, so 1e-4 bounds it.
-    assertClose(
-      logits.data,
-      (reference.onnx["resnet20-cifar10.onnx"].logits as number[][]).flat(),
-      { atol: 1e-4, rtol: 0 },
-      "ResNet-20 logits",
-    );
+    assertClose(actual, expected.flat(), { atol: 1e-4, rtol: 0 }, "ResNet-20 logits");
   },
 });
 
@@ -145,31 +151,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const reference = JSON.parse(
-      await Deno.readTextFile(join(CIFAR_MODELS, "reference_first20.json")),
-    );
-    const images = await Promise.all(
-      (reference.images as string[]).map(async (f) =>
-        decodeImage(await Deno.readFile(join(CIFAR_IMAGES, f)))
-      ),
-    );
-    const session = await createSession(await loadEvalModel(RESNET20), {
-      backend: "gpu",
-      batch: images.length,
-      gpuStorage: "f16",
-    });
-    const { logits } = await session.run({
-      input: imagesToTensor(images, PREPROCESS_PRESETS.cifar10),
-    });
-    session.dispose();
-    const expected = reference.onnx["resnet20-cifar10.onnx"].logits as number[][];
+    const { actual, expected } = await resnet20Logits({ backend: "gpu", gpuStorage: "f16" });
     // Measured: 0.024 at most (logits up to 33); f32 storage: 1.1e-5.
-    assertClose(logits.data, expected.flat(), { atol: 0.1, rtol: 0 }, "ResNet-20 f16 logits");
-    assert.ok(relativeL2(logits.data, expected.flat()) > 1e-5, "f16 storage changed nothing");
+    assertClose(actual, expected.flat(), { atol: 0.1, rtol: 0 }, "ResNet-20 f16 logits");
+    assert.ok(relativeL2(actual, expected.flat()) > 1e-5, "f16 storage changed nothing");
     const argmax = (row: ArrayLike<number>) =>
       Array.prototype.indexOf.call(row, Math.max(...Array.from(row)));
     expected.forEach((row, i) => {
-      assert.equal(argmax(logits.data.subarray(i * 10, i * 10 + 10)), argmax(row), `image ${i}`);
+      assert.equal(argmax(actual.subarray(i * 10, i * 10 + 10)), argmax(row), `image ${i}`);
     });
   },
 });
