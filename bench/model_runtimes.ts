@@ -80,7 +80,11 @@ function resinRuntime(
         JSON.parse(model.resin.manifestJson),
         model.resin.weights,
       );
-      const session = await createSession({ graph }, { backend, gpuStorage });
+      const session = await createSession({ graph }, {
+        backend,
+        gpuStorage,
+        batch: model.inputShape[0],
+      });
       const output = graph.outputs[0].name;
       return {
         memory: session.memory,
@@ -146,10 +150,14 @@ export const RUNTIMES: readonly Runtime[] = [
 export const REFERENCE_RUNTIME = "ort-node";
 
 /**
- * The single f32 input of the ONNX model `onnx` (read by onnxruntime-node), with every
- * symbolic dim bound to 1. Throws for models with several or non-f32 inputs.
+ * The single f32 input of the ONNX model `onnx` (read by onnxruntime-node), its symbolic
+ * leading (batch) dim bound to `batch` and any other symbolic dim to 1. Throws for models with
+ * several or non-f32 inputs, and for a fixed batch other than `batch`.
  */
-export async function ortInput(onnx: Uint8Array): Promise<{ name: string; shape: number[] }> {
+export async function ortInput(
+  onnx: Uint8Array,
+  batch = 1,
+): Promise<{ name: string; shape: number[] }> {
   const session = await ortNode.InferenceSession.create(onnx, { logSeverityLevel: 3 });
   try {
     const inputs = session.inputMetadata;
@@ -158,10 +166,13 @@ export async function ortInput(onnx: Uint8Array): Promise<{ name: string; shape:
       throw new Error(`The benchmark needs one float32 input; the model has ${found.join(", ")}`);
     }
     const input = inputs[0];
-    return {
-      name: input.name,
-      shape: input.shape.map((d) => (typeof d === "number" ? d : 1)),
-    };
+    const shape = input.shape.map((d, i) => (typeof d === "number" ? d : i === 0 ? batch : 1));
+    if (shape[0] !== batch) {
+      throw new Error(
+        `The model's input ${input.name} has a fixed batch of ${shape[0]}, not ${batch}`,
+      );
+    }
+    return { name: input.name, shape };
   } finally {
     await session.release();
   }

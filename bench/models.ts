@@ -1,11 +1,12 @@
 /**
- * The model benchmark: full-size zoo-synth models (224x224, batch 1) on resin GPU, resin CPU,
+ * The model benchmark: full-size zoo-synth models (224x224, batch 1 or `--batch`) on resin GPU, resin CPU,
  * onnxruntime-web wasm (one thread) and webgpu, and onnxruntime-node (one intra-op thread, and
  * its default), in one process on the same seeded input.
  *
  * ```sh
  * deno task bench:models [--models resnet18-v1-7,resnet50-v1-12,...] [--runs N] [--warmup N]
- *   [--runtimes resin-gpu,ort-web-webgpu,...] [--seed N] [--json out.json] [--svg chart.svg]
+ *   [--runtimes resin-gpu,ort-web-webgpu,...] [--batch N] [--seed N] [--json out.json]
+ *   [--svg chart.svg]
  * ```
  *
  * Per model and runtime: the cold start (load + compile + first run, from the model's bytes
@@ -44,7 +45,7 @@ import { summarize, type Summary } from "./stats.ts";
 import { fmt, formatTable } from "./table.ts";
 
 const USAGE = "usage: deno task bench:models [--models a,b] [--runs N] [--warmup N] " +
-  "[--runtimes a,b] [--seed N] [--json out.json] [--svg chart.svg]";
+  "[--runtimes a,b] [--batch N] [--seed N] [--json out.json] [--svg chart.svg]";
 
 const DEFAULT_MODELS = [
   "resnet18-v1-7",
@@ -97,8 +98,8 @@ export interface ModelReport {
     onnxruntimeWeb: string;
     onnxruntimeNode: string;
   };
-  /** Timed runs, warm-up runs and input seed. */
-  config: { runs: number; warmup: number; seed: number };
+  /** Timed runs, warm-up runs, input seed and batch size. */
+  config: { runs: number; warmup: number; seed: number; batch: number };
   /** Per model. */
   models: ModelResult[];
 }
@@ -154,10 +155,16 @@ export async function measure(
   }
 }
 
-/** Reads (or makes) the zoo model `name`, converts it for resin and reads its input. */
-async function prepareModel(name: string): Promise<{ model: BenchModel; convertMs?: number }> {
+/**
+ * Reads (or makes) the zoo model `name`, converts it for resin and reads its input, for
+ * `batch` images.
+ */
+async function prepareModel(
+  name: string,
+  batch: number,
+): Promise<{ model: BenchModel; convertMs?: number }> {
   const onnx = await Deno.readFile(await zooModel(name));
-  const input = await ortInput(onnx);
+  const input = await ortInput(onnx, batch);
   const start = performance.now();
   let resin: BenchModel["resin"];
   let convertMs: number | undefined;
@@ -180,7 +187,7 @@ async function benchModel(
   runtimes: readonly Runtime[],
   config: ModelReport["config"],
 ): Promise<ModelResult> {
-  const { model, convertMs } = await prepareModel(name);
+  const { model, convertMs } = await prepareModel(name, config.batch);
   const range = inputRange(name);
   const input = randomTensor(seededRandom(config.seed), "f32", model.inputShape, ...range)
     .data as Float32Array;
@@ -258,7 +265,7 @@ export function modelTable(m: ModelResult): string {
 export function reportChart(report: ModelReport): string {
   const v = report.versions;
   return renderBarChart({
-    title: "resin vs onnxruntime: ResNet inference, batch 1, 224x224",
+    title: `resin vs onnxruntime: ResNet inference, batch ${report.config.batch}, 224x224`,
     notes: [
       machineLine(report.machine),
       `deno ${v.deno}, resin ${v.resin}, onnxruntime-web ${v.onnxruntimeWeb}, ` +
@@ -296,6 +303,7 @@ async function main(args: string[]): Promise<void> {
       runs: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
       seed: { type: "string", default: "1" },
+      batch: { type: "string", default: "1" },
       json: { type: "string" },
       svg: { type: "string" },
       help: { type: "boolean", default: false },
@@ -318,6 +326,7 @@ async function main(args: string[]): Promise<void> {
     runs: positive("runs", values.runs),
     warmup: positive("warmup", values.warmup, 0),
     seed: positive("seed", values.seed, 0),
+    batch: positive("batch", values.batch),
   };
   const machine = await machineInfo();
   const report: ModelReport = {
@@ -337,7 +346,7 @@ async function main(args: string[]): Promise<void> {
   console.log(
     `deno ${report.versions.deno}, resin ${report.versions.resin}, onnxruntime-web ` +
       `${report.versions.onnxruntimeWeb}, onnxruntime-node ${report.versions.onnxruntimeNode}; ` +
-      `${config.runs} runs after ${config.warmup} warm-up, seed ${config.seed}`,
+      `${config.runs} runs after ${config.warmup} warm-up, seed ${config.seed}, batch ${config.batch}`,
   );
   console.log("Times in ms; x <peer> = this runtime's median / the peer's (below 1: faster).");
   for (const name of values.models.split(",").filter((s) => s !== "")) {

@@ -41,6 +41,7 @@ Deno.test("measure times the cold run, warms up, times the steady runs and relea
     runs: 4,
     warmup: 2,
     seed: 0,
+    batch: 1,
   });
   assert.equal(result.status, "ok");
   assert.deepEqual([...output!], [2, 4]);
@@ -50,7 +51,7 @@ Deno.test("measure times the cold run, warms up, times the steady runs and relea
 });
 
 Deno.test("measure reports failures and skips with their reasons", async () => {
-  const config = { runs: 1, warmup: 0, seed: 0 };
+  const config = { runs: 1, warmup: 0, seed: 0, batch: 1 };
   const input = new Float32Array(2);
   const load = fakeRuntime("load");
   assert.deepEqual((await measure(load.runtime, model, input, config)).result, {
