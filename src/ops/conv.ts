@@ -467,11 +467,11 @@ function workgroupForms(storage: StoragePrecision): ConvForms {
 
 /**
  * The vector loads and stores of the register kernel for `g`, its copies stored as `storage`.
- * It always reads the transposed
- * weights: made once at load (a derived buffer), they cost nothing per run, and on llvmpipe
- * they are never slower than W's scalar loads (faster from 14x14 maps up: a 1x1 1024->256 conv
- * 5.0 -> 3.1 ms, and at 7x7 too since they come in 16-channel blocks: a 3x3 512->512 conv
- * 11.7 ms from W, 8.5-8.8 ms from the blocks, measured at different times).
+ * It always reads the transposed weights: made once at load (a derived buffer), they cost
+ * nothing per run, and on llvmpipe they are never slower than W's scalar loads (faster from
+ * 14x14 maps up: a 1x1 1024->256 conv 5.0 -> 3.1 ms, and at 7x7 too since they come in
+ * 16-channel blocks: a 3x3 512->512 conv 11.7 ms from W, 8.5-8.8 ms from the blocks, measured
+ * at different times).
  */
 function registerForms(g: ConvGeometry, storage: StoragePrecision): ConvForms {
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
@@ -643,7 +643,8 @@ function storeWgsl(g: ConvGeometry, form: ConvForms["y"]): string {
  * walked by the `DEPTH_HOOKS` cursor. A(row, k) = W[(group*mg + row) * depth + k] (contiguous
  * along k); B is the im2col matrix, never materialised (`inputHooks`). The epilogue adds bias
  * and residual and applies the activation while storing NCHW.
- * - Workgroup kernel (GPUs): 64 channels x 64 pixels x 16 depths staged in workgroup memory,
+ * - Workgroup kernel (GPUs): 64 channels x 64 pixels x 16 depths staged in workgroup memory
+ *   (the weights from W, or with f16 storage from their f16 transposed copy),
  *   256 invocations of 4 x 4 (16 channels or fewer per group: 16 x 64, 64 invocations); each
  *   staged input value is reused by 64 output channels and each weight by 64 pixels.
  * - Register kernel (`registers`: CPU-like adapters): blocks of up to 16 channels x 16 pixels
