@@ -1,7 +1,7 @@
 /**
- * The model benchmark: full-size zoo-synth models (224x224, batch 1 or `--batch`) on resin GPU, resin CPU,
- * onnxruntime-web wasm (one thread) and webgpu, and onnxruntime-node (one intra-op thread, and
- * its default), in one process on the same seeded input.
+ * The model benchmark: full-size zoo-synth models (224x224, batch 1 or `--batch`) on resin
+ * GPU, resin CPU, onnxruntime-web wasm (one thread) and webgpu, and onnxruntime-node (one
+ * intra-op thread, and its default), in one process on the same seeded input.
  *
  * ```sh
  * deno task bench:models [--models resnet18-v1-7,resnet50-v1-12,...] [--runs N] [--warmup N]
@@ -346,7 +346,8 @@ async function main(args: string[]): Promise<void> {
   console.log(
     `deno ${report.versions.deno}, resin ${report.versions.resin}, onnxruntime-web ` +
       `${report.versions.onnxruntimeWeb}, onnxruntime-node ${report.versions.onnxruntimeNode}; ` +
-      `${config.runs} runs after ${config.warmup} warm-up, seed ${config.seed}, batch ${config.batch}`,
+      `${config.runs} runs after ${config.warmup} warm-up, seed ${config.seed}, ` +
+      `batch ${config.batch}`,
   );
   console.log("Times in ms; x <peer> = this runtime's median / the peer's (below 1: faster).");
   for (const name of values.models.split(",").filter((s) => s !== "")) {

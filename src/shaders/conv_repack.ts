@@ -113,10 +113,10 @@ export function transposedIndexWgsl(depth: string): string {
 
 /**
  * The weight transposition of `g`: reads binding `weights` (W), writes `out` as
- * [group][ceil(mg / 16)][depth][4] vec4s stored as `storage` (module doc). One invocation per (group, depth) walks
- * the row quads (4 scalar loads, one vec4 store each); where the depth is a multiple of 4, one
- * invocation per (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and writes them
- * transposed (half the per-lane load work on llvmpipe).
+ * [group][ceil(mg / 16)][depth][4] vec4s stored as `storage` (module doc). One invocation per
+ * (group, depth) walks the row quads (4 scalar loads, one vec4 store each); where the depth is
+ * a multiple of 4, one invocation per (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and
+ * writes them transposed (half the per-lane load work on llvmpipe).
  *
  * @example
  * ```ts
