@@ -188,12 +188,16 @@ async function countDispatches(fn: () => Promise<unknown>): Promise<Map<string, 
   return counts;
 }
 
-/** `gpu` as a CPU-like adapter: convs use the register kernel and its transposed weights. */
+/**
+ * `gpu` as a CPU-like adapter: convs use the register kernel and its transposed weights, or
+ * for the 3x3 stride-1 conv of `convGraph` Winograd and its transformed weights.
+ */
 const registerKernel = (gpu: GpuContext): GpuContext => ({ ...gpu, isFallbackAdapter: true });
 
-const TRANSPOSE = "conv_transposed_weights";
+/** Programs deriving a buffer from conv weights: the transposition or the Winograd transform. */
+const TRANSPOSE = /^conv_(transposed|winograd)_weights/;
 const transpositions = (counts: Map<string, number>) =>
-  [...counts].filter(([label]) => label.startsWith(TRANSPOSE)).reduce((n, [, c]) => n + c, 0);
+  [...counts].filter(([label]) => TRANSPOSE.test(label)).reduce((n, [, c]) => n + c, 0);
 
 gpuTest("GpuSession transposes constant conv weights once, at load, and frees them", async ({
   gpu,
@@ -242,7 +246,7 @@ gpuTest("GpuSession transposes constant conv weights once, at load, and frees th
     onQueue.stop();
   }
   assert.equal(transpositions(perRun), 0, `run dispatches ${[...perRun]}`);
-  assert.ok([...perRun.keys()].some((label) => label.startsWith("conv_mm")), "the conv ran");
+  assert.ok([...perRun.keys()].some((label) => /^conv_(mm|winograd_gemm)/.test(label)), "ran");
   assert.deepEqual(onQueue.counts, { submit: 2 });
   session!.dispose();
 });

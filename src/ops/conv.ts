@@ -14,15 +14,7 @@
  */
 
 import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
-import {
-  activate,
-  type Activation,
-  ACTIVATION_UNIFORMS,
-  activationKey,
-  activationUniforms,
-  activationWgsl,
-  parseActivation,
-} from "../shaders/activation.ts";
+import { activate, type Activation, parseActivation } from "../shaders/activation.ts";
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import {
   MATMUL_UNIFORMS,
@@ -35,12 +27,20 @@ import {
   repackElement,
   shiftedInput,
   shiftedLayout,
-  transposedIndexWgsl,
   transposedWeights,
-  WEIGHT_BLOCK,
 } from "../shaders/conv_repack.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
+import { winogradApplies, winogradPlan } from "./conv_winograd.ts";
+import {
+  CONV_UNIFORMS,
+  convUniformValues,
+  type EpilogueForm,
+  epilogueWgsl,
+  fusedKey,
+  preWgsl,
+  transposedWeightHooks,
+} from "./conv_wgsl.ts";
 import type { ConvWindow } from "./conv_window.ts";
 import type {
   GpuBindingSource,
@@ -273,30 +273,6 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   return [y];
 }
 
-/** Shape uniforms common to both GPU kernels. */
-const CONV_UNIFORMS = {
-  c: "u32",
-  h: "u32",
-  w: "u32",
-  m: "u32",
-  cg: "u32",
-  mg: "u32",
-  oh: "u32",
-  ow: "u32",
-  kh: "u32",
-  kw: "u32",
-  hw: "u32",
-  ohw: "u32",
-  khw: "u32",
-  stride_h: "u32",
-  stride_w: "u32",
-  dil_h: "u32",
-  dil_w: "u32",
-  pad_t: "i32",
-  pad_l: "i32",
-  ...ACTIVATION_UNIFORMS,
-} as const;
-
 const TILED_UNIFORMS = uniformLayout("Params", {
   ...MATMUL_UNIFORMS,
   ...CONV_UNIFORMS,
@@ -306,39 +282,6 @@ const TILED_UNIFORMS = uniformLayout("Params", {
   xs_plane: "u32",
 });
 const DIRECT_UNIFORMS = uniformLayout("Params", { total: "u32", ...CONV_UNIFORMS });
-
-/** Values of `CONV_UNIFORMS` for `g`. */
-function convUniformValues(g: ConvGeometry) {
-  return {
-    c: g.c,
-    h: g.h,
-    w: g.w,
-    m: g.m,
-    cg: g.cg,
-    mg: g.mg,
-    oh: g.oh,
-    ow: g.ow,
-    kh: g.kh,
-    kw: g.kw,
-    hw: g.h * g.w,
-    ohw: g.oh * g.ow,
-    khw: g.kh * g.kw,
-    stride_h: g.strideH,
-    stride_w: g.strideW,
-    dil_h: g.dilH,
-    dil_w: g.dilW,
-    pad_t: g.padT,
-    pad_l: g.padL,
-    ...activationUniforms(g.act),
-  };
-}
-
-/** The compiled fused extras, as a pipeline key part. */
-function fusedKey(g: ConvGeometry): string {
-  return `pre-${g.pre}_bias${Number(g.hasBias)}_res${Number(g.hasResidual)}_act-${
-    activationKey(g.act)
-  }`;
-}
 
 /**
  * Storage bindings of the conv kernels, in order: x (or `xs`, the shifted input, from scratch
@@ -382,53 +325,6 @@ function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT
   return { bindings, decls };
 }
 
-/** WGSL applying the pre-activation of input channel `channel` to `v` of WGSL type `type`. */
-function preWgsl(
-  pre: PreActivation,
-  v: string,
-  type: "f32" | "vec4<f32>",
-  channel: string,
-): string {
-  if (pre === "none") return v;
-  const bn = `(${v} * pre_scale[${channel}] + pre_shift[${channel}])`;
-  return pre === "bn_relu" ? `max(${bn}, ${type}(0.0))` : bn;
-}
-
-/**
- * WGSL statements finishing output `index` (channel `m`) from the sum `value`: + B + Z, act;
- * for `quad4`, `value` is a vec4 of 4 outputs and `index` that of their vec4 in y and z; for
- * `lanes`, `value` is a vec4 of outputs `index`..`index + 3`, each stored where the output
- * column `ox` + its lane is inside the row.
- */
-function epilogueWgsl(
-  g: ConvGeometry,
-  value: string,
-  m: string,
-  index: string,
-  form: ConvForms["y"] = "scalar",
-): string {
-  const finish = (v: string, at: string, vec4: boolean) => {
-    const terms = [v];
-    if (g.hasBias) terms.push(vec4 ? `vec4<f32>(bias[${m}])` : `bias[${m}]`);
-    if (g.hasResidual) terms.push(`z[${at}]`);
-    return terms.join(" + ");
-  };
-  if (form === "scalar") {
-    return `y[${index}] = ${activationWgsl(g.act, `(${finish(value, index, false)})`)};`;
-  }
-  const lanes = ["x", "y", "z", "w"];
-  if (form === "lanes") {
-    return lanes.map((c, i) => {
-      const at = `${index} + ${i}u`;
-      return `if (ox + ${i}u < params.ow) { y[${at}] = ${
-        activationWgsl(g.act, `(${finish(`${value}.${c}`, at, false)})`)
-      }; }`;
-    }).join("\n    ");
-  }
-  return `let t = ${finish(value, index, true)};
-      y[${index}] = vec4<f32>(${lanes.map((c) => activationWgsl(g.act, `t.${c}`)).join(", ")});`;
-}
-
 const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
 
 /**
@@ -454,7 +350,7 @@ interface ConvForms {
    * the quad decoded once and 4 scalar stores masked at the row's end. On lavapipe `lanes`
    * compiles about 6x faster than `scalar` (no loop to unroll, one decode instead of four).
    */
-  y: "scalar" | "quad4" | "lanes";
+  y: EpilogueForm;
 }
 
 /** The forms of the direct kernel, which makes no copies. */
@@ -511,20 +407,10 @@ fn mm_depth_next(d: MmDepth) -> MmDepth {
 
 /**
  * WGSL of the weight operand's hooks in `forms.w`: A(row, k) = w[(grp*mg + row)*depth + k],
- * or for `quad4` the vec4 of the transposed copy (src/shaders/conv_repack.ts) holding rows
- * row..row+3 (zero past mg), one line of 16 rows per depth.
+ * or for `quad4` the transposed copy's (`transposedWeightHooks`).
  */
 function weightHooks(forms: ConvForms): string {
-  if (forms.w === "quad4") {
-    const element = repackElement(forms.storage);
-    return /* wgsl */ `
-${transposedIndexWgsl("mm_depth")}
-struct MmASetup { base: u32 }
-fn mm_a_setup(grp: u32, row: u32) -> MmASetup { return MmASetup(wt_index(grp, row, 0u)); }
-fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
-  return ${element.load(`wt[s.base + d.k * ${WEIGHT_BLOCK / 4}u]`)};
-}`;
-  }
+  if (forms.w === "quad4") return transposedWeightHooks(forms.storage);
   return /* wgsl */ `
 struct MmASetup { base: vec4<u32> }
 fn mm_a_setup(grp: u32, row: u32) -> MmASetup {
@@ -601,7 +487,7 @@ fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
 }
 
 /** WGSL of `mm_store` for the epilogue `form` (columns are pixels through `conv_pixel`). */
-function storeWgsl(g: ConvGeometry, form: ConvForms["y"]): string {
+function storeWgsl(g: ConvGeometry, form: EpilogueForm): string {
   if (form === "lanes") {
     return /* wgsl */ `fn mm_store(grp: u32, row: u32, col: u32, v: vec4<f32>) {
   let m = grp * params.mg + row;
@@ -802,14 +688,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 /**
- * GPU Conv: the direct kernel for one input channel per group, implicit GEMM otherwise (the
- * register kernel on CPU-like adapters), its operand copies stored as `ctx.storage`.
+ * GPU Conv: the direct kernel for one input channel per group; on CPU-like adapters Winograd
+ * for 3x3 stride-1 convs (src/ops/conv_winograd.ts, f32 throughout); implicit GEMM otherwise
+ * (the register kernel on CPU-like adapters), its operand copies stored as `ctx.storage`.
  */
 function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = convGeometry(ctx.node, ctx.inputs);
-  return g.cg === 1
-    ? { programs: [directProgram(g, ctx.limits)] }
-    : tiledPlan(g, ctx.limits, ctx.isFallbackAdapter, ctx.storage);
+  if (g.cg === 1) return { programs: [directProgram(g, ctx.limits)] };
+  if (ctx.isFallbackAdapter && winogradApplies(g)) {
+    return winogradPlan(g, ctx.limits);
+  }
+  return tiledPlan(g, ctx.limits, ctx.isFallbackAdapter, ctx.storage);
 }
 
 /** Conv on f32 NCHW tensors with the fused extras of docs/ARCHITECTURE.md. */

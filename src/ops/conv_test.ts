@@ -11,7 +11,8 @@ import {
   relativeL2,
   TOLERANCES,
 } from "../testing/tolerance.ts";
-import { conv } from "./conv.ts";
+import { conv, convGeometry } from "./conv.ts";
+import { winogradApplies } from "./conv_winograd.ts";
 import { matmul } from "./matmul.ts";
 import { MATMUL_UNIFORMS } from "../shaders/tiled_matmul.ts";
 
@@ -396,23 +397,28 @@ gpuTest("Conv GPU kernels match the reference on every geometry", async ({ gpu, 
   }
 });
 
+/** FUSED_ATTRS with a row stride of 2: not a Winograd conv. */
+const STRIDED_ATTRS = { ...FUSED_ATTRS, strides: [2, 1] };
+
 /**
  * One geometry per GPU kernel: the workgroup kernel's 16-channel and 64-channel tiles, the
- * register kernel with the lanes and the vec4 epilogue (output width 5 and 8), and the
- * direct (depthwise) kernel.
+ * register kernel with the lanes and the vec4 epilogue (output width 5 and 8), Winograd (3x3
+ * stride 1 on the CPU-like adapter), and the direct (depthwise) kernel.
  */
 const KERNEL_GEOMETRIES = [
   { x: [2, 3, 7, 5], w: [4, 3, 3, 3], attrs: FUSED_ATTRS, registers: false },
-  {
-    x: [1, 3, 7, 5],
-    w: [17, 3, 3, 3],
-    attrs: { ...FUSED_ATTRS, strides: [2, 1] },
-    registers: false,
-  },
+  { x: [1, 3, 7, 5], w: [17, 3, 3, 3], attrs: STRIDED_ATTRS, registers: false },
+  { x: [2, 3, 7, 5], w: [6, 3, 3, 3], attrs: STRIDED_ATTRS, registers: true },
+  { x: [2, 3, 7, 8], w: [6, 3, 3, 3], attrs: STRIDED_ATTRS, registers: true },
   { x: [2, 3, 7, 5], w: [6, 3, 3, 3], attrs: FUSED_ATTRS, registers: true },
-  { x: [2, 3, 7, 8], w: [6, 3, 3, 3], attrs: FUSED_ATTRS, registers: true },
   { x: [2, 3, 7, 5], w: [6, 1, 3, 3], attrs: { ...FUSED_ATTRS, group: 3 }, registers: false },
 ];
+
+/** True when the conv of `geo` runs as Winograd on an adapter with `registers`. */
+function isWinograd(geo: { x: number[]; w: number[]; attrs: Node["attrs"] }, registers: boolean) {
+  const g = convGeometry(convNode(geo.attrs), [f32(geo.x), f32(geo.w)]);
+  return registers && winogradApplies(g);
+}
 
 /** The key of the program that computes the conv (after any weight transposition). */
 function convKey(gpu: GpuContext, node: Node, inputs: (Tensor | undefined)[]): string {
@@ -454,10 +460,11 @@ gpuTest(
  * of 4 pixels per plane, else of the shifted copy: strides, dilations, asymmetric pads,
  * output rows of any width; outputs as vec4s where rows hold a multiple of 4 pixels, else
  * masked lanes), output channels not a multiple of 4 (transposed padding), groups, and tiles
- * with invocations along the pixels or the channels.
+ * with invocations along the pixels or the channels. Their 3x3 kernels have a stride or a
+ * dilation: 3x3 stride-1 convs run as Winograd on that adapter.
  */
 const REGISTER_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
-  { x: [1, 5, 17, 15], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { x: [1, 5, 17, 15], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [1, 2] } },
   { x: [2, 6, 8, 9], w: [17, 6, 1, 1], attrs: {} },
   { x: [1, 7, 4, 5], w: [9, 7, 1, 1], attrs: {} },
   { x: [1, 4, 4, 5], w: [70, 2, 3, 3], attrs: { group: 2, pads: [1, 0, 0, 1] } },
@@ -466,8 +473,8 @@ const REGISTER_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] 
   { x: [2, 5, 13, 11], w: [7, 5, 2, 3], attrs: { strides: [1, 2], dilations: [2, 1] } },
   { x: [1, 3, 9, 10], w: [4, 3, 3, 2], attrs: { dilations: [1, 3], pads: [2, 0, 0, 3] } },
   { x: [1, 6, 12, 12], w: [9, 6, 1, 1], attrs: { strides: [2, 2] } },
-  { x: [1, 4, 10, 8], w: [6, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
-  { x: [2, 3, 16, 16], w: [5, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { x: [1, 4, 10, 8], w: [6, 4, 3, 3], attrs: { pads: [1, 1, 1, 1], dilations: [2, 1] } },
+  { x: [2, 3, 16, 16], w: [5, 3, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [2, 1] } },
 ];
 
 /** Index of the tile's rows (then columns) among the conv's uniforms, which start with these. */
@@ -510,6 +517,50 @@ gpuTest(
 );
 
 /**
+ * Winograd geometries: output sizes that leave partial 2x2 tiles and a last column quad
+ * partly past the tiles, batch 2, asymmetric and SAME padding, a single output (VALID), output
+ * channels past a 16-channel block, exactly one 16-channel block.
+ */
+const WINOGRAD_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
+  { x: [1, 5, 17, 15], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { x: [2, 3, 9, 6], w: [70, 3, 3, 3], attrs: { pads: [0, 2, 1, 0] } },
+  { x: [1, 6, 3, 3], w: [4, 6, 3, 3], attrs: {} },
+  { x: [1, 2, 5, 5], w: [3, 2, 3, 3], attrs: { auto_pad: "SAME_UPPER" } },
+  { x: [2, 2, 8, 10], w: [16, 2, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+];
+
+gpuTest(
+  "Conv Winograd on the CPU-like adapter matches the reference, in f32 under either storage",
+  async ({ gpu, cache }) => {
+    const device = asAdapter(gpu, true);
+    for (const [i, geo] of WINOGRAD_GEOMETRIES.entries()) {
+      for (const f of [PLAIN, ALL_EXTRAS]) {
+        const inputs = fusedInputs(800 + i, geo.x, geo.w, geo.attrs, f);
+        const node = fusedNode(geo.attrs, f);
+        const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+        const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}`;
+        const plans = (["f32", "f16"] as const).map((s) => planNodeOnGpu(device, node, types, s));
+        const [f16Plan, f32Plan] = plans.map(({ plan }) => JSON.stringify(plan)).reverse();
+        assert.equal(f16Plan, f32Plan, `${label}: f16 storage changed the plan`);
+        const { programs, derived } = plans[0].plan;
+        assert.deepEqual(
+          [...derived!.map((d) => d.program), ...programs].map((p) => p.key.split("_")[2]),
+          ["weights", "input", "gemm", "output"],
+          label,
+        );
+        const [actual] = await runNodeOnGpu(device, node, inputs, cache);
+        const [expected] = conv.reference(node, inputs);
+        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+      }
+    }
+    const g = WINOGRAD_GEOMETRIES[0];
+    const types = [f32(g.x), f32(g.w)];
+    const { programs } = planNodeOnGpu(asAdapter(gpu, false), convNode(g.attrs), types).plan;
+    assert.ok(programs.every((p) => !p.key.includes("winograd")), "Winograd on a real GPU");
+  },
+);
+
+/**
  * Per output of a fused case, the sum over its products of |pre(x)| * |w|: the scale of the
  * error that rounding both factors to f16 may add.
  */
@@ -537,7 +588,7 @@ gpuTest(
   "Conv GPU kernels with f16 storage stay within f16's rounding bound, in half the bytes",
   async ({ gpu, cache }) => {
     const geometries = [
-      ...KERNEL_GEOMETRIES.filter((geo) => geo.w[1] > 1),
+      ...KERNEL_GEOMETRIES.filter((geo) => geo.w[1] > 1 && !isWinograd(geo, geo.registers)),
       ...REGISTER_GEOMETRIES.map((geo) => ({ ...geo, registers: true })),
     ];
     const kinds = new Set<string>();
@@ -589,7 +640,7 @@ gpuTest(
 gpuTest(
   "Conv GPU kernels with f16 storage clamp weights and inputs beyond f16's range to +-65504",
   async ({ gpu, cache }) => {
-    const attrs = { pads: [1, 1, 1, 1] };
+    const attrs = { pads: [1, 1, 1, 1], strides: [1, 2] };
     for (const registers of [false, true]) {
       const inputs = fusedInputs(950, [1, 4, 5, 6], [4, 4, 3, 3], attrs, PLAIN);
       const [x, w] = inputs as Tensor[];

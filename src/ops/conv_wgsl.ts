@@ -1,0 +1,144 @@
+/**
+ * WGSL pieces shared by the conv kernels (src/ops/conv.ts, src/ops/conv_winograd.ts): the
+ * shape uniforms, the fused extras' key, the pre-activation on load, the epilogue, and the
+ * hooks reading the transposed weights (src/shaders/conv_repack.ts).
+ *
+ * @module
+ */
+
+import {
+  ACTIVATION_UNIFORMS,
+  activationKey,
+  activationUniforms,
+  activationWgsl,
+} from "../shaders/activation.ts";
+import { repackElement, transposedIndexWgsl, WEIGHT_BLOCK } from "../shaders/conv_repack.ts";
+import type { ConvGeometry, PreActivation } from "./conv.ts";
+import type { StoragePrecision } from "./op.ts";
+
+/**
+ * How an epilogue stores: `scalar`, one output per call; `quad4`, one aligned vec4 of 4
+ * pixels of an output plane; `lanes`, 4 consecutive pixels of one output row, each stored
+ * where its column `ox` + lane is inside the row.
+ */
+export type EpilogueForm = "scalar" | "quad4" | "lanes";
+
+/** Shape and activation uniforms common to the conv kernels. */
+export const CONV_UNIFORMS = {
+  c: "u32",
+  h: "u32",
+  w: "u32",
+  m: "u32",
+  cg: "u32",
+  mg: "u32",
+  oh: "u32",
+  ow: "u32",
+  kh: "u32",
+  kw: "u32",
+  hw: "u32",
+  ohw: "u32",
+  khw: "u32",
+  stride_h: "u32",
+  stride_w: "u32",
+  dil_h: "u32",
+  dil_w: "u32",
+  pad_t: "i32",
+  pad_l: "i32",
+  ...ACTIVATION_UNIFORMS,
+} as const;
+
+/** Values of `CONV_UNIFORMS` for `g`. */
+export function convUniformValues(g: ConvGeometry) {
+  return {
+    c: g.c,
+    h: g.h,
+    w: g.w,
+    m: g.m,
+    cg: g.cg,
+    mg: g.mg,
+    oh: g.oh,
+    ow: g.ow,
+    kh: g.kh,
+    kw: g.kw,
+    hw: g.h * g.w,
+    ohw: g.oh * g.ow,
+    khw: g.kh * g.kw,
+    stride_h: g.strideH,
+    stride_w: g.strideW,
+    dil_h: g.dilH,
+    dil_w: g.dilW,
+    pad_t: g.padT,
+    pad_l: g.padL,
+    ...activationUniforms(g.act),
+  };
+}
+
+/** The compiled fused extras, as a pipeline key part. */
+export function fusedKey(g: ConvGeometry): string {
+  return `pre-${g.pre}_bias${Number(g.hasBias)}_res${Number(g.hasResidual)}_act-${
+    activationKey(g.act)
+  }`;
+}
+
+/** WGSL applying the pre-activation of input channel `channel` to `v` of WGSL type `type`. */
+export function preWgsl(
+  pre: PreActivation,
+  v: string,
+  type: "f32" | "vec4<f32>",
+  channel: string,
+): string {
+  if (pre === "none") return v;
+  const bn = `(${v} * pre_scale[${channel}] + pre_shift[${channel}])`;
+  return pre === "bn_relu" ? `max(${bn}, ${type}(0.0))` : bn;
+}
+
+/**
+ * WGSL statements finishing output `index` (channel `m`) from the sum `value`: + B + Z, act;
+ * for `quad4`, `value` is a vec4 of 4 outputs and `index` that of their vec4 in y and z; for
+ * `lanes`, `value` is a vec4 of outputs `index`..`index + 3`, each stored where the output
+ * column `ox` + its lane is inside the row.
+ */
+export function epilogueWgsl(
+  g: ConvGeometry,
+  value: string,
+  m: string,
+  index: string,
+  form: EpilogueForm = "scalar",
+): string {
+  const finish = (v: string, at: string, vec4: boolean) => {
+    const terms = [v];
+    if (g.hasBias) terms.push(vec4 ? `vec4<f32>(bias[${m}])` : `bias[${m}]`);
+    if (g.hasResidual) terms.push(`z[${at}]`);
+    return terms.join(" + ");
+  };
+  if (form === "scalar") {
+    return `y[${index}] = ${activationWgsl(g.act, `(${finish(value, index, false)})`)};`;
+  }
+  const lanes = ["x", "y", "z", "w"];
+  if (form === "lanes") {
+    return lanes.map((c, i) => {
+      const at = `${index} + ${i}u`;
+      return `if (ox + ${i}u < params.ow) { y[${at}] = ${
+        activationWgsl(g.act, `(${finish(`${value}.${c}`, at, false)})`)
+      }; }`;
+    }).join("\n    ");
+  }
+  return `let t = ${finish(value, index, true)};
+      y[${index}] = vec4<f32>(${lanes.map((c) => activationWgsl(g.act, `t.${c}`)).join(", ")});`;
+}
+
+/**
+ * WGSL of the weight operand's hooks reading the transposed copy stored as `storage`
+ * (src/shaders/conv_repack.ts): A(row, k) for rows row..row+3 of group `grp` is one vec4
+ * (zero past mg), one line of 16 rows per depth; reads `params.mg` and `params.mm_depth`.
+ */
+export function transposedWeightHooks(storage: StoragePrecision): string {
+  const element = repackElement(storage);
+  return /* wgsl */ `
+${transposedIndexWgsl("mm_depth")}
+struct MmASetup { base: u32 }
+fn mm_a_setup(grp: u32, row: u32) -> MmASetup { return MmASetup(wt_index(grp, row, 0u)); }
+fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
+  return ${element.load(`wt[s.base + d.k * ${WEIGHT_BLOCK / 4}u]`)};
+}`;
+}
