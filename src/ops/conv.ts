@@ -8,7 +8,8 @@
  * Kernels: `reference` (nested loops, float64 sums); `cpu` (conv_cpu.ts: the whole conv in
  * WebAssembly SIMD, or im2col + a blocked GEMM in TypeScript without SIMD); `gpu`
  * (implicit-GEMM on the tiled matmul core for group sizes > 1 channel, its register kernel
- * on CPU-like adapters; a direct kernel for depthwise convs).
+ * on CPU-like adapters, where 3x3 stride-1 convs run as Winograd, conv_winograd.ts; a direct
+ * kernel for depthwise convs).
  *
  * @module
  */
