@@ -34,13 +34,19 @@ import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
 import { winogradApplies, winogradPlan } from "./conv_winograd.ts";
 import {
+  B,
   CONV_UNIFORMS,
   convUniformValues,
   type EpilogueForm,
   epilogueWgsl,
   fusedKey,
+  PRE_SCALE,
+  PRE_SHIFT,
   preWgsl,
   transposedWeightHooks,
+  W,
+  X,
+  Z,
 } from "./conv_wgsl.ts";
 import type { ConvWindow } from "./conv_window.ts";
 import type {
@@ -78,9 +84,6 @@ export interface ConvGeometry extends ConvWindow {
   hasBias: boolean;
   hasResidual: boolean;
 }
-
-/** Input slots (docs/ARCHITECTURE.md, "Fused ops"). */
-const X = 0, W = 1, B = 2, Z = 3, PRE_SCALE = 4, PRE_SHIFT = 5;
 
 const AUTO_PADS = ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"];
 

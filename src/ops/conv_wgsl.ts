@@ -16,6 +16,9 @@ import { repackElement, transposedIndexWgsl, WEIGHT_BLOCK } from "../shaders/con
 import type { ConvGeometry, PreActivation } from "./conv.ts";
 import type { StoragePrecision } from "./op.ts";
 
+/** Input slots of Conv (docs/ARCHITECTURE.md, "Fused ops"). */
+export const X = 0, W = 1, B = 2, Z = 3, PRE_SCALE = 4, PRE_SHIFT = 5;
+
 /**
  * How an epilogue stores: `scalar`, one output per call; `quad4`, one aligned vec4 of 4
  * pixels of an output plane; `lanes`, 4 consecutive pixels of one output row, each stored

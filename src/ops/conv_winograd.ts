@@ -20,7 +20,7 @@ import {
   matmulTileFor,
   tiledMatmulWgsl,
 } from "../shaders/tiled_matmul.ts";
-import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
+import { rowKernelMain, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import {
   WINOGRAD_OUTPUT_WGSL,
@@ -31,17 +31,20 @@ import {
 } from "../shaders/winograd.ts";
 import type { ConvGeometry } from "./conv.ts";
 import {
+  B,
   CONV_UNIFORMS,
   convUniformValues,
   epilogueWgsl,
   fusedKey,
+  PRE_SCALE,
+  PRE_SHIFT,
   preWgsl,
   transposedWeightHooks,
+  W,
+  X,
+  Z,
 } from "./conv_wgsl.ts";
 import type { GpuBindingSource, GpuPlan, GpuProgram } from "./op.ts";
-
-/** Input slots of Conv (docs/ARCHITECTURE.md, "Fused ops"). */
-const X = 0, W = 1, B = 2, Z = 3, PRE_SCALE = 4, PRE_SHIFT = 5;
 
 /** True when `g` is a convolution the Winograd kernel computes: 3x3, stride 1, no dilation, one group. */
 export function winogradApplies(g: ConvGeometry): boolean {
@@ -178,11 +181,7 @@ ${OUTPUT_UNIFORMS.struct}
 @group(0) @binding(${optional.length + 2}) var<uniform> params: Params;
 ${WINOGRAD_OUTPUT_WGSL}
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP}u + lid;
-  if (row >= params.rows) { return; }
+${rowKernelMain(WORKGROUP)}
   let quad = row % params.quads;
   let m = row / params.quads;
   ${

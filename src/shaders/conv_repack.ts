@@ -32,16 +32,12 @@
 
 import type { GpuBindingSource, GpuProgram, StoragePrecision } from "../ops/op.ts";
 import type { ConvGeometry } from "../ops/conv.ts";
-import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "./grid.ts";
+import { rowKernelMain, workgroupGrid } from "./grid.ts";
 import { uniformLayout } from "./uniform_layout.ts";
 
 const WORKGROUP = 64;
 const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
-const MAIN = `@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP}u + lid;
-  if (row >= params.rows) { return; }`;
+const MAIN = rowKernelMain(WORKGROUP);
 
 /** How a repacked copy stores each vec4 of f32 values. */
 export interface RepackElement {

@@ -26,3 +26,16 @@ export function workgroupGrid(count: number, maxPerDimension: number): [number, 
  * (`@builtin(workgroup_id)`) and `nwg` (`@builtin(num_workgroups)`).
  */
 export const FLAT_WORKGROUP_INDEX = "(wid.x + wid.y * nwg.x)";
+
+/**
+ * WGSL opening a kernel that gives each invocation one row of its work, `workgroup`
+ * invocations per workgroup on a `workgroupGrid`: declares `main`, binds `row` (the flat
+ * invocation index) and returns where `row >= params.rows`. The caller closes the body.
+ */
+export function rowKernelMain(workgroup: number): string {
+  return `@compute @workgroup_size(${workgroup})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = ${FLAT_WORKGROUP_INDEX} * ${workgroup}u + lid;
+  if (row >= params.rows) { return; }`;
+}

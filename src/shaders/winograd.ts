@@ -30,18 +30,14 @@
 import type { GpuBindingSource } from "../ops/op.ts";
 import type { ConvGeometry } from "../ops/conv.ts";
 import { type Repack, transposedIndexWgsl, WEIGHT_BLOCK } from "./conv_repack.ts";
-import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "./grid.ts";
+import { rowKernelMain, workgroupGrid } from "./grid.ts";
 import { uniformLayout } from "./uniform_layout.ts";
 
 /** Positions of the transformed 4x4 tile: the number of GEMMs. */
 export const WINOGRAD_POSITIONS = 16;
 
 const WORKGROUP = 64;
-const MAIN = `@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP}u + lid;
-  if (row >= params.rows) { return; }`;
+const MAIN = rowKernelMain(WORKGROUP);
 const range = (n: number) => [...Array(n).keys()];
 const COMPONENTS = ["x", "y", "z", "w"];
 
