@@ -178,10 +178,11 @@ export interface PreparedNode {
 }
 
 /**
- * Plans `node`, uploads `inputs`, creates poisoned output, scratch and derived buffers,
- * compiles its pipelines, computes its derived buffers (one submission: every input counts as
- * constant) and creates its dispatches, so that it can be recorded any number of times.
- * Every buffer created is passed to `track`; the caller destroys them.
+ * Plans `node` (or takes `plan`, a variant of its kernel that tests pick), uploads `inputs`,
+ * creates poisoned output, scratch and derived buffers, compiles its pipelines, computes its
+ * derived buffers (one submission: every input counts as constant) and creates its
+ * dispatches, so that it can be recorded any number of times. Every buffer created is passed
+ * to `track`; the caller destroys them.
  */
 export async function prepareNodeOnGpu(
   gpu: GpuContext,
@@ -190,9 +191,12 @@ export async function prepareNodeOnGpu(
   cache: PipelineCache,
   track: (buffer: GPUBuffer) => GPUBuffer,
   storage: StoragePrecision = "f32",
+  variant?: GpuPlan,
 ): Promise<PreparedNode> {
   const { device } = gpu;
-  const { plan, outputs } = planNodeOnGpu(gpu, node, inputs, storage);
+  const planned = planNodeOnGpu(gpu, node, inputs, storage);
+  const { outputs } = planned;
+  const plan = variant ?? planned.plan;
   const inputBuffers = inputs.map((t, i) =>
     t ? track(uploadTensor(device, t, `${node.name}:in${i}`)) : undefined
   );
@@ -242,8 +246,9 @@ export async function prepareNodeOnGpu(
 }
 
 /**
- * Executes `node` on the GPU with `inputs` (its operand copies stored as `storage`) and
- * returns its outputs. Every buffer created here is destroyed before returning.
+ * Executes `node` on the GPU with `inputs` (its operand copies stored as `storage`; its
+ * kernel's `variant` plan where given) and returns its outputs. Every buffer created here is
+ * destroyed before returning.
  */
 export async function runNodeOnGpu(
   gpu: GpuContext,
@@ -251,6 +256,7 @@ export async function runNodeOnGpu(
   inputs: (Tensor | undefined)[],
   cache: PipelineCache = new PipelineCache(gpu.device),
   storage: StoragePrecision = "f32",
+  variant?: GpuPlan,
 ): Promise<Tensor[]> {
   const { device } = gpu;
   const created: GPUBuffer[] = [];
@@ -263,6 +269,7 @@ export async function runNodeOnGpu(
       cache,
       track,
       storage,
+      variant,
     );
     await withErrorScopes(device, ["validation"], `Node "${node.name}" on the GPU`, () => {
       const encoder = device.createCommandEncoder({ label: node.name });

@@ -32,7 +32,7 @@ import {
 } from "../shaders/conv_repack.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
-import { winogradApplies, winogradPlan } from "./conv_winograd.ts";
+import { winogradAlgorithmFor, winogradApplies, winogradPlan } from "./conv_winograd.ts";
 import {
   B,
   CONV_UNIFORMS,
@@ -700,7 +700,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = convGeometry(ctx.node, ctx.inputs);
   if (g.cg === 1) return { programs: [directProgram(g, ctx.limits)] };
   if (ctx.isFallbackAdapter && winogradApplies(g)) {
-    return winogradPlan(g, ctx.limits);
+    return winogradPlan(g, ctx.limits, winogradAlgorithmFor(g, ctx.storage));
   }
   return tiledPlan(g, ctx.limits, ctx.isFallbackAdapter, ctx.storage);
 }

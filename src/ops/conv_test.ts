@@ -12,7 +12,9 @@ import {
   TOLERANCES,
 } from "../testing/tolerance.ts";
 import { conv, convGeometry } from "./conv.ts";
-import { winogradApplies } from "./conv_winograd.ts";
+import type { StoragePrecision } from "./op.ts";
+import { winogradAlgorithmFor, winogradApplies, winogradPlan } from "./conv_winograd.ts";
+import { WINOGRAD_F2, WINOGRAD_F4 } from "../shaders/winograd.ts";
 import { matmul } from "./matmul.ts";
 import { MATMUL_UNIFORMS } from "../shaders/tiled_matmul.ts";
 
@@ -530,7 +532,7 @@ const WINOGRAD_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] 
 ];
 
 gpuTest(
-  "Conv Winograd on the CPU-like adapter matches the reference, in f32 under either storage",
+  "Conv Winograd F(2x2) and F(4x4) on the CPU-like adapter match the reference, in f32 under either storage",
   async ({ gpu, cache }) => {
     const device = asAdapter(gpu, true);
     for (const [i, geo] of WINOGRAD_GEOMETRIES.entries()) {
@@ -539,18 +541,18 @@ gpuTest(
         const node = fusedNode(geo.attrs, f);
         const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
         const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}`;
-        const plans = (["f32", "f16"] as const).map((s) => planNodeOnGpu(device, node, types, s));
-        const [f16Plan, f32Plan] = plans.map(({ plan }) => JSON.stringify(plan)).reverse();
-        assert.equal(f16Plan, f32Plan, `${label}: f16 storage changed the plan`);
-        const { programs, derived } = plans[0].plan;
+        const { programs, derived } = planNodeOnGpu(device, node, types).plan;
         assert.deepEqual(
           [...derived!.map((d) => d.program), ...programs].map((p) => p.key.split("_")[2]),
           ["weights", "input", "gemm", "output"],
           label,
         );
-        const [actual] = await runNodeOnGpu(device, node, inputs, cache);
         const [expected] = conv.reference(node, inputs);
-        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+        for (const alg of [WINOGRAD_F2, WINOGRAD_F4]) {
+          const variant = winogradPlan(convGeometry(node, types), device.device.limits, alg);
+          const [actual] = await runNodeOnGpu(device, node, inputs, cache, "f32", variant);
+          assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `${label}, ${alg.name}`);
+        }
       }
     }
     const g = WINOGRAD_GEOMETRIES[0];
@@ -559,6 +561,17 @@ gpuTest(
     assert.ok(programs.every((p) => !p.key.includes("winograd")), "Winograd on a real GPU");
   },
 );
+
+Deno.test("Conv Winograd is F(2x2) in f32 sessions; with reduced precision F(4x4) where it is cheaper", () => {
+  const chosen = (storage: StoragePrecision) =>
+    [[64, 56], [128, 28], [256, 14], [512, 7]].map(([c, size]) => {
+      const types = [f32([1, c, size, size]), f32([c, c, 3, 3])];
+      const g = convGeometry(convNode({ pads: [1, 1, 1, 1] }), types);
+      return winogradAlgorithmFor(g, storage).name;
+    });
+  assert.deepEqual(chosen("f32"), ["f2", "f2", "f2", "f2"]);
+  assert.deepEqual(chosen("f16"), ["f4", "f4", "f4", "f2"]);
+});
 
 /**
  * Per output of a fused case, the sum over its products of |pre(x)| * |w|: the scale of the

@@ -1,32 +1,39 @@
 /**
- * Winograd F(2x2, 3x3) convolution on the GPU, for 3x3 stride-1 convs on CPU-like adapters
- * (src/shaders/winograd.ts has the math and the layouts). Four dispatches: the weight
- * transform (a derived buffer, once at load), the input transform (pre-activation applied),
- * 16 GEMMs on the register kernel of src/shaders/tiled_matmul.ts, and the output transform
- * with the fused epilogue (+ B + Z, activation).
+ * Winograd convolution on the GPU, F(2x2, 3x3) or F(4x4, 3x3) by estimated cost
+ * (`winogradAlgorithmFor`), for 3x3 stride-1 convs on CPU-like adapters (src/shaders/winograd.ts
+ * has the math and the layouts). Four dispatches: the weight transform (a derived buffer, once
+ * at load), the input transform (pre-activation applied), t^2 GEMMs on the register kernel of
+ * src/shaders/tiled_matmul.ts, and the output transform with the fused epilogue (+ B + Z,
+ * activation).
  *
  * Why on llvmpipe: its cost is the per-lane emulation of every load, about 2/3 of a 3x3
  * conv's time, and the register kernel's loads per multiply-add do not change with the
- * problem; Winograd does 16 multiply-adds per (input channel, output channel, 2x2 outputs)
- * where the direct conv does 36 (ratio 0.44, 0.47-0.51 on 14x14 and 7x7 maps after padding
- * to whole tiles), for transforms that load each input and product value once.
+ * problem; Winograd does t^2 multiply-adds per (input channel, output channel, m x m outputs)
+ * where the direct conv does 9 m^2 (F(2x2): 0.44; F(4x4): 0.25, before padding to whole
+ * tiles), for transforms that load each input and product value once.
  *
  * @module
  */
 
 import {
+  LOAD_CYCLES,
   MATMUL_UNIFORMS,
   matmulDispatch,
-  matmulTileFor,
+  REGISTER_THREADS,
+  registerCycles,
+  registerTileFor,
   tiledMatmulWgsl,
 } from "../shaders/tiled_matmul.ts";
 import { rowKernelMain, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import {
-  WINOGRAD_OUTPUT_WGSL,
-  WINOGRAD_POSITIONS,
+  sandwichWgsl,
+  WINOGRAD_F2,
+  WINOGRAD_F4,
+  type WinogradAlgorithm,
   winogradInput,
   winogradLayout,
+  winogradPositions,
   winogradWeights,
 } from "../shaders/winograd.ts";
 import type { ConvGeometry } from "./conv.ts";
@@ -44,7 +51,7 @@ import {
   X,
   Z,
 } from "./conv_wgsl.ts";
-import type { GpuBindingSource, GpuPlan, GpuProgram } from "./op.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "./op.ts";
 
 /** True when `g` is a convolution the Winograd kernel computes: 3x3, stride 1, no dilation, one group. */
 export function winogradApplies(g: ConvGeometry): boolean {
@@ -64,26 +71,22 @@ const OUTPUT_UNIFORMS = uniformLayout("Params", {
 
 const WORKGROUP = 64;
 const range = (n: number) => [...Array(n).keys()];
-const COMPONENTS = ["x", "y", "z", "w"];
 
-/** The 16 GEMMs: M[xi] = U[xi] (m x c) times V[xi] (c x cols), from scratch 0 and derived 0 into scratch 1. */
+/** The t^2 GEMMs: M[xi] = U[xi] (m x c) times V[xi] (c x cols), from scratch 0 and derived 0 into scratch 1. */
 function gemmProgram(
   g: ConvGeometry,
+  alg: WinogradAlgorithm,
   cols: number,
   limits: GPUSupportedLimits,
 ): GpuProgram {
-  const tile = matmulTileFor(
-    { rows: g.m, cols, batches: WINOGRAD_POSITIONS },
-    true,
-    "quad",
-    "quad",
-  );
+  const positions = winogradPositions(alg);
+  const tile = registerTileFor({ rows: g.m, cols, batches: positions }, "quad", "quad");
   const { uniforms, workgroups } = matmulDispatch(
     tile,
     g.m,
     cols,
     g.c,
-    WINOGRAD_POSITIONS,
+    positions,
     limits.maxComputeWorkgroupsPerDimension,
   );
   const wgsl = () =>
@@ -126,14 +129,15 @@ fn mm_store(grp: u32, row: u32, col: u32, v: vec4<f32>) {
 
 /**
  * The output transform: one invocation per (output channel, 4 consecutive tiles) loads the
- * tiles' 16 products as 16 vec4s from scratch 1, transforms each tile into its 2x2 outputs
- * and stores those inside the output plane through the fused epilogue.
+ * tiles' t^2 products as vec4s of the 4 tiles from scratch 1, transforms them into the m x m
+ * outputs of each tile and stores those inside the output plane through the fused epilogue.
  */
 function outputProgram(
   g: ConvGeometry,
+  alg: WinogradAlgorithm,
   limits: GPUSupportedLimits,
 ): GpuProgram {
-  const layout = winogradLayout(g);
+  const layout = winogradLayout(g, alg);
   const quads = layout.cols / 4;
   const rows = g.m * quads;
   const optional: [number, string][] = [];
@@ -144,31 +148,18 @@ function outputProgram(
     ...optional.map(([index]): GpuBindingSource => ({ kind: "input", index })),
     { kind: "output", index: 0 },
   ];
-  const tiles = range(4).map((t) => {
-    const c = COMPONENTS[t];
-    const rowsOf = range(4).map((r) =>
-      `vec4<f32>(${range(4).map((s) => `v${4 * r + s}.${c}`).join(", ")})`
-    );
-    const outputs = range(4).map((o) => {
-      const [dy, dx] = [o >> 1, o & 1];
-      return `if (oy + ${dy}u < params.oh && ox + ${dx}u < params.ow) {
-        let index = base + ${dy}u * params.ow + ${dx}u;
-        ${epilogueWgsl(g, `out.${COMPONENTS[o]}`, "m", "index")}
-      }`;
-    });
-    return `{
-    let t = quad * 4u + ${t}u;
-    if (t < params.tiles) {
-      let out = output_tile(${rowsOf.join(", ")});
-      let r = t % (params.tiles_h * params.tiles_w);
-      let oy = (r / params.tiles_w) * 2u;
-      let ox = (r % params.tiles_w) * 2u;
-      let base = ((t / (params.tiles_h * params.tiles_w) * params.m + m) * params.oh + oy) *
-                 params.ow + ox;
-      ${outputs.join("\n      ")}
-    }
-  }`;
-  });
+  const products = range(alg.t).map((i) =>
+    range(alg.t).map((j) => `mm[(${i * alg.t + j}u * params.m + m) * params.quads + quad]`)
+  );
+  const { lines, grid } = sandwichWgsl(alg.at, products, "y");
+  const stores = grid.flatMap((row, dy) =>
+    row.map((y, dx) =>
+      `if (oy + ${dy}u < params.oh && ox + ${dx}u < params.ow) {
+      let index = base + ${dy}u * params.ow + ${dx}u;
+      ${epilogueWgsl(g, `${y}[lane]`, "m", "index")}
+    }`
+    )
+  );
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> mm: array<vec4<f32>>;
 ${
@@ -179,21 +170,25 @@ ${
 @group(0) @binding(${optional.length + 1}) var<storage, read_write> y: array<f32>;
 ${OUTPUT_UNIFORMS.struct}
 @group(0) @binding(${optional.length + 2}) var<uniform> params: Params;
-${WINOGRAD_OUTPUT_WGSL}
 
 ${rowKernelMain(WORKGROUP)}
   let quad = row % params.quads;
   let m = row / params.quads;
-  ${
-      range(WINOGRAD_POSITIONS).map((xi) =>
-        `let v${xi} = mm[(${xi}u * params.m + m) * params.quads + quad];`
-      ).join("\n  ")
-    }
-  ${tiles.join("\n  ")}
+  ${lines.join("\n  ")}
+  let plane = params.tiles_h * params.tiles_w;
+  for (var lane = 0u; lane < 4u; lane++) {
+    let t = quad * 4u + lane;
+    if (t >= params.tiles) { break; }
+    let r = t % plane;
+    let oy = (r / params.tiles_w) * ${alg.m}u;
+    let ox = (r % params.tiles_w) * ${alg.m}u;
+    let base = ((t / plane * params.m + m) * params.oh + oy) * params.ow + ox;
+    ${stores.join("\n    ")}
+  }
 }
 `;
   return {
-    key: `conv_winograd_output_wg${WORKGROUP}_${fusedKey(g)}`,
+    key: `conv_winograd_output_${alg.name}_wg${WORKGROUP}_${fusedKey(g)}`,
     wgsl,
     bindings,
     uniforms: OUTPUT_UNIFORMS.pack({
@@ -209,20 +204,63 @@ ${rowKernelMain(WORKGROUP)}
 }
 
 /**
- * The Winograd plan of `g` (`winogradApplies`): the weight transform as derived buffer 0, the
- * transformed input (scratch 0), the GEMMs' products (scratch 1), then the output transform
- * into the node's output; all f32, whatever the session's storage precision.
+ * Estimated cycles of `g` under `alg` on llvmpipe, in the register kernel's cost model
+ * (tiled_matmul.ts): the GEMMs on their planned tile, plus every element the transforms load
+ * or store per lane (input: t^2 values of 4 tiles loaded and stored per invocation; output:
+ * t^2 products of 4 tiles loaded and their 4 m^2 outputs stored, the residual loaded too).
  */
-export function winogradPlan(g: ConvGeometry, limits: GPUSupportedLimits): GpuPlan {
-  const layout = winogradLayout(g);
+function winogradCycles(g: ConvGeometry, alg: WinogradAlgorithm): number {
+  const { cols } = winogradLayout(g, alg);
+  const positions = winogradPositions(alg);
+  const p = { rows: g.m, cols, batches: positions };
+  const gemm = registerCycles(p, registerTileFor(p, "quad", "quad"), g.c);
+  const groups = (channels: number) => channels * cols / 4 / REGISTER_THREADS;
+  const input = groups(g.c) * 8 * positions;
+  const output = groups(g.m) * 4 * (positions + alg.m * alg.m * (g.hasResidual ? 2 : 1));
+  return gemm + (input + output) * LOAD_CYCLES;
+}
+
+/**
+ * The algorithm for `g` under the session's precision: F(2x2, 3x3) for f32 sessions (its
+ * rounding error is about that of the direct conv, so whole models stay within 1e-5 of
+ * onnxruntime); in sessions that opted into reduced precision (`storage` "f16") the cheaper of
+ * F(2x2) and F(4x4) by `winogradCycles`. F(4x4) does 0.56x the multiply-adds of F(2x2) and its
+ * transforms load fewer values per output, but its error is about 5x larger (ResNet-8's
+ * logits moved 1.2e-5 from LiteRT's, ResNet-50's 6e-6 from onnxruntime's, against 6e-6 and
+ * 4e-6 with F(2x2)), and on small maps its fewer tiles make narrow GEMMs (ResNet-50: F(4x4)
+ * on the 56x56, 28x28 and 14x14 stages, F(2x2) on 7x7).
+ */
+export function winogradAlgorithmFor(
+  g: ConvGeometry,
+  storage: StoragePrecision,
+): WinogradAlgorithm {
+  if (storage === "f32") return WINOGRAD_F2;
+  return winogradCycles(g, WINOGRAD_F4) < winogradCycles(g, WINOGRAD_F2)
+    ? WINOGRAD_F4
+    : WINOGRAD_F2;
+}
+
+/**
+ * The Winograd plan of `g` (`winogradApplies`) with `alg`: the weight transform as derived
+ * buffer 0, the transformed input (scratch 0), the GEMMs' products (scratch 1), then the
+ * output transform into the node's output; all f32, whatever the session's storage precision.
+ */
+export function winogradPlan(
+  g: ConvGeometry,
+  limits: GPUSupportedLimits,
+  alg: WinogradAlgorithm,
+): GpuPlan {
+  const layout = winogradLayout(g, alg);
   const weights = winogradWeights(
     g,
+    alg,
     { kind: "input", index: W },
     { kind: "derived", index: 0 },
     limits,
   );
   const input = winogradInput(
     g,
+    alg,
     [X, ...(g.pre === "none" ? [] : [PRE_SCALE, PRE_SHIFT])].map((index): GpuBindingSource => ({
       kind: "input",
       index,
@@ -234,10 +272,10 @@ export function winogradPlan(g: ConvGeometry, limits: GPUSupportedLimits): GpuPl
   return {
     programs: [
       input.program,
-      gemmProgram(g, layout.cols, limits),
-      outputProgram(g, limits),
+      gemmProgram(g, alg, layout.cols, limits),
+      outputProgram(g, alg, limits),
     ],
-    scratchBytes: [input.bytes, WINOGRAD_POSITIONS * g.m * layout.cols * 4],
+    scratchBytes: [input.bytes, winogradPositions(alg) * g.m * layout.cols * 4],
     derived: [weights],
   };
 }

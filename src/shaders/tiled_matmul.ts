@@ -24,8 +24,8 @@
  *   multiply-adds across the workgroup and each workgroup-memory load feeds 4.
  *
  * Register kernel (`kind: "registers"`, for CPU-like adapters such as llvmpipe):
- * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (16 x 16
- *   typically: 64 vec4 accumulators) reading A and B straight from storage into registers;
+ * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (32 x 16
+ *   typically: 128 vec4 accumulators) reading A and B straight from storage into registers;
  *   the CPU's caches do the tiling. `gx` x `gy` invocations (8: one SIMD group of llvmpipe)
  *   cover a tm x tn tile; with `gy` = 1 the invocations of a SIMD group share their rows.
  *   The arrangement (tm, tn) is a uniform, not compiled in: only the block shape, the load
@@ -36,8 +36,10 @@
  *   lanes of about 15 instructions per lane and element (bounds check, lane mask, masked
  *   broadcast), and a barrier makes the shader a coroutine that keeps its values in memory
  *   (the same loop of loads and multiply-adds ran 2.2x slower behind one). Per depth an
- *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 16 x 16 balances that
- *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model).
+ *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 32 x 16 balances that
+ *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model;
+ *   measured on ResNet-50's conv layers, 7% less time than 16 x 16, while 32 x 32 and 16 x 32
+ *   were no better than 32 x 16).
  * - Loads come as vec4s (on llvmpipe a vec4 of 4 rows costs about 2/3 of 4 scalar loads):
  *   per operand, the op's hook returns either a `"quad"` (4 consecutive rows or columns at
  *   one depth) or a `"k4"` (4 consecutive depths of one row or column); with a `"k4"`
@@ -139,20 +141,23 @@ export function registerStep(depth: number): number {
   return Math.min(64, Math.max(16, step));
 }
 
-/**
+/*
  * Cost model of the register kernel per depth and SIMD group, in CPU cycles on llvmpipe
  * (AVX2/AVX-512, LLVM 15), from its generated code: each loaded element is a per-lane loop
  * of about 15 instructions (bounds check, lane mask, masked broadcast), about 30 cycles for
- * 8 lanes; a vec4 multiply-add is 4 vector FMAs, 2 cycles, and 6 once the accumulators
- * spill to the stack (more than `REGISTER_ACCUMULATORS` vec4s).
+ * 8 lanes (`LOAD_CYCLES`); a vec4 multiply-add is 4 vector FMAs, 2 cycles, and 6 once the
+ * accumulators spill to the stack (more than `REGISTER_ACCUMULATORS` vec4s).
  */
-const LOAD_CYCLES = 30;
+
+/** Cycles for one SIMD group of llvmpipe to load (or store) one 32-bit element per lane. */
+export const LOAD_CYCLES = 30;
 const FMA_CYCLES = 2;
 const SPILLED_FMA_CYCLES = 6;
 const REGISTER_ACCUMULATORS = 6;
 
 /** Register block shapes (rm, rn) the planner considers. */
 const REGISTER_BLOCKS: readonly [number, number][] = [
+  [32, 16],
   [16, 16],
   [16, 8],
   [8, 16],
@@ -186,6 +191,14 @@ function registerCost(p: MatmulShape, rm: number, rn: number, gy: number): numbe
 }
 
 /**
+ * Estimated cycles of a `tile` of the register kernel on problem `p` with `depth` (the cost
+ * model above), for comparing algorithms built on the kernel (conv_winograd.ts).
+ */
+export function registerCycles(p: MatmulShape, tile: RegisterTile, depth: number): number {
+  return registerCost(p, tile.rm, tile.rn, tile.tm / tile.rm) * depth;
+}
+
+/**
  * Invocation rows per tile (gy), in order of preference among tiles of equal cost. Measured on
  * ResNet-50's convs (16 x 16 blocks, llvmpipe): 8 row blocks sharing their columns were the
  * fastest arrangement, or within 5% of it, on every layer of 128 rows or more, and 8 column
@@ -205,7 +218,7 @@ const COST_SLACK = 1.05;
  *
  * @example
  * ```ts
- * // 16x16 blocks, 1 x 8 invocations: a 16x128 tile, 4 x 25 of them (2% column padding).
+ * // 32x16 blocks, 1 x 8 invocations: a 32x128 tile, 2 x 25 of them (2% column padding).
  * registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
  * ```
  */

@@ -1,20 +1,26 @@
 /**
- * Winograd F(2x2, 3x3) transforms for 3x3 stride-1 convolutions (src/ops/conv_winograd.ts):
- * each 2x2 block of outputs ("tile") of one channel is computed from the 4x4 input patch
- * under it as Y = A^T [ (G g G^T) * (B^T d B) ] A, 16 multiplies per input channel instead
- * of 36, with
+ * Winograd F(m x m, 3x3) transforms for 3x3 stride-1 convolutions (src/ops/conv_winograd.ts):
+ * each m x m block of outputs ("tile") of one channel is computed from the t x t input patch
+ * under it (t = m + 2) as Y = A^T [ (G g G^T) * (B^T d B) ] A, t^2 multiplies per input
+ * channel instead of 9 m^2 (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2016). Two algorithms, as data (`WinogradAlgorithm`):
+ * - F(2x2, 3x3): 16 multiplies per 4 outputs (0.44 of direct), transform coefficients 0, +-1
+ *   and +-1/2, so a few roundings per value;
+ * - F(4x4, 3x3): 36 per 16 outputs (0.25 of direct) and its transforms load 2.25 values per
+ *   output instead of 4, but its products are summed over the input channels in the
+ *   transformed space, where they are several times larger than the outputs they cancel
+ *   into: its rounding error is about 5x F(2x2)'s (1e-6 relative per layer in f32, measured
+ *   and simulated), which is why it is opt-in (src/ops/conv_winograd.ts).
+ * The elementwise products summed over input channels are t^2 independent GEMMs, one per
+ * position xi of the transformed tile, run on the tiled matmul core.
  *
- *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
- *     A^T = [1 1 1 0; 0 1 -1 -1]
- *
- * (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). The elementwise
- * products summed over input channels are 16 independent GEMMs, one per position xi of the
- * 4x4 transformed tile, run on the tiled matmul core. The transforms' coefficients are 0, +-1
- * and +-1/2, so they add only a few roundings per value.
+ * Every transform is a "sandwich" L X L^T of a small grid X whose entries are vec4s of 4
+ * independent problems (4 tiles, or 4 output channels for the weights); the WGSL is generated
+ * from the matrices, zero coefficients left out.
  *
  * Layouts (T = tiles of the whole batch, `cols` = T rounded up to a multiple of 4):
  * - transformed weights U: the transposed-weight layout of src/shaders/conv_repack.ts with the
- *   16 positions as its groups (`wt_index(xi, m, c)`: 4 output channels per vec4, blocks of
+ *   t^2 positions as its groups (`wt_index(xi, m, c)`: 4 output channels per vec4, blocks of
  *   16); a derived buffer, made once at load;
  * - transformed input V: [xi][c][cols / 4] vec4s of 4 consecutive tiles (zero past T);
  *   a scratch buffer written on every run;
@@ -33,17 +39,114 @@ import { type Repack, transposedIndexWgsl, WEIGHT_BLOCK } from "./conv_repack.ts
 import { rowKernelMain, workgroupGrid } from "./grid.ts";
 import { uniformLayout } from "./uniform_layout.ts";
 
-/** Positions of the transformed 4x4 tile: the number of GEMMs. */
-export const WINOGRAD_POSITIONS = 16;
+/** A matrix as rows. */
+type Matrix = readonly (readonly number[])[];
+
+/** A Winograd algorithm F(m x m, 3x3): the output tile side and the three transforms. */
+export interface WinogradAlgorithm {
+  /** Name used in pipeline keys. */
+  readonly name: string;
+  /** Outputs per tile side. */
+  readonly m: number;
+  /** Input patch side, m + 2; t^2 positions (GEMMs). */
+  readonly t: number;
+  /** B^T (t x t): input patch d to B^T d B. */
+  readonly bt: Matrix;
+  /** G (t x 3): 3x3 kernel g to G g G^T. */
+  readonly g: Matrix;
+  /** A^T (m x t): products M to A^T M A. */
+  readonly at: Matrix;
+}
+
+/** F(2x2, 3x3) (interpolation points 0, 1, -1, infinity). */
+export const WINOGRAD_F2: WinogradAlgorithm = {
+  name: "f2",
+  m: 2,
+  t: 4,
+  bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  at: [[1, 1, 1, 0], [0, 1, -1, -1]],
+};
+
+/** F(4x4, 3x3) (points 0, 1, -1, 2, -2, infinity). */
+export const WINOGRAD_F4: WinogradAlgorithm = {
+  name: "f4",
+  m: 4,
+  t: 6,
+  bt: [
+    [4, 0, -5, 0, 1, 0],
+    [0, -4, -4, 1, 1, 0],
+    [0, 4, -4, -1, 1, 0],
+    [0, -2, -1, 2, 1, 0],
+    [0, 2, -1, -2, 1, 0],
+    [0, 4, 0, -5, 0, 1],
+  ],
+  g: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
+  at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+};
+
+/** The number of positions of `alg`'s transformed tile: its GEMMs. */
+export function winogradPositions(alg: WinogradAlgorithm): number {
+  return alg.t * alg.t;
+}
 
 const WORKGROUP = 64;
 const MAIN = rowKernelMain(WORKGROUP);
 const range = (n: number) => [...Array(n).keys()];
-const COMPONENTS = ["x", "y", "z", "w"];
+
+/** WGSL f32 literal of `c`. */
+function literal(c: number): string {
+  const text = String(c);
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}
+
+/** WGSL for the sum of `coeffs[k] * terms[k]` (vec4s); zero terms left out, +-1 unmultiplied. */
+function combination(coeffs: readonly number[], terms: readonly string[]): string {
+  const parts: string[] = [];
+  coeffs.forEach((c, k) => {
+    if (c === 0) return;
+    const term = Math.abs(c) === 1 ? terms[k] : `${literal(Math.abs(c))} * ${terms[k]}`;
+    const sign = c < 0 ? "-" : "+";
+    parts.push(parts.length === 0 ? (c < 0 ? `-${term}` : term) : `${sign} ${term}`);
+  });
+  return parts.length === 0 ? "vec4<f32>(0.0)" : parts.join(" ");
+}
+
+/**
+ * WGSL lines declaring `<name>_i_j` = (L X L^T)[i][j] for a grid `x` of vec4 expressions (via
+ * `<name>h_i_j` = (L X)[i][j]), and the grid of those names.
+ */
+export function sandwichWgsl(
+  l: Matrix,
+  x: readonly (readonly string[])[],
+  name: string,
+): { lines: string[]; grid: string[][] } {
+  const lines: string[] = [];
+  const half = l.map((row, i) =>
+    x[0].map((_, j) => {
+      lines.push(`let ${name}h_${i}_${j} = ${combination(row, x.map((r) => r[j]))};`);
+      return `${name}h_${i}_${j}`;
+    })
+  );
+  const grid = l.map((_, i) =>
+    l.map((row, j) => {
+      lines.push(`let ${name}_${i}_${j} = ${combination(row, half[i])};`);
+      return `${name}_${i}_${j}`;
+    })
+  );
+  return { lines, grid };
+}
 
 /** How the tiles of a conv's output are laid out as GEMM columns. */
 export interface WinogradLayout {
-  /** Tile rows and columns of one output plane (2x2 outputs per tile). */
+  /** Tile rows and columns of one output plane (m x m outputs per tile). */
   tilesH: number;
   tilesW: number;
   /** Tiles of the whole batch. */
@@ -52,9 +155,9 @@ export interface WinogradLayout {
   cols: number;
 }
 
-/** The tile layout of `g`. */
-export function winogradLayout(g: ConvGeometry): WinogradLayout {
-  const tilesH = Math.ceil(g.oh / 2), tilesW = Math.ceil(g.ow / 2);
+/** The tile layout of `g` under `alg`. */
+export function winogradLayout(g: ConvGeometry, alg: WinogradAlgorithm): WinogradLayout {
+  const tilesH = Math.ceil(g.oh / alg.m), tilesW = Math.ceil(g.ow / alg.m);
   const tiles = g.n * tilesH * tilesW;
   return { tilesH, tilesW, tiles, cols: Math.ceil(tiles / 4) * 4 };
 }
@@ -64,35 +167,30 @@ const FILTER_UNIFORMS = uniformLayout("Params", { rows: "u32", mg: "u32", depth:
 /**
  * The weight transform of `g` into U (module doc): reads binding `weights` (W, [m][c][3][3]),
  * writes `out`. One invocation per (4 output channels, input channel) transforms 4 kernels
- * (zero past m) and stores one vec4 per position.
+ * (zero past m) at once, a vec4 per kernel tap, and stores one vec4 per position.
  *
  * @example
  * ```ts
- * const { program, bytes } = winogradWeights(g, { kind: "input", index: 1 }, { kind: "derived", index: 0 }, limits);
+ * const { program, bytes } = winogradWeights(g, WINOGRAD_F2, { kind: "input", index: 1 }, { kind: "derived", index: 0 }, limits);
  * ```
  */
 export function winogradWeights(
   g: ConvGeometry,
+  alg: WinogradAlgorithm,
   weights: GpuBindingSource,
   out: GpuBindingSource,
   limits: GPUSupportedLimits,
 ): Repack {
   const quads = Math.ceil(g.m / WEIGHT_BLOCK) * (WEIGHT_BLOCK / 4);
   const rows = quads * g.c;
-  const kernels = range(4).map((i) => {
-    const taps = range(3).map((r) =>
-      `select(vec3<f32>(0.0), vec3<f32>(${
-        range(3).map((s) => `w[base${i} + ${3 * r + s}u]`).join(", ")
-      }), m0 + ${i}u < params.mg)`
-    );
-    return `let base${i} = min(m0 + ${i}u, params.mg - 1u) * params.depth * 9u + k * 9u;
-  let u${i} = filter_tile(${taps.join(", ")});`;
-  });
-  const stores = range(WINOGRAD_POSITIONS).map((xi) => {
-    const [r, s] = [xi >> 2, xi & 3];
-    const v = `vec4<f32>(${range(4).map((i) => `u${i}[${r}].${COMPONENTS[s]}`).join(", ")})`;
-    return `wt[wt_index(${xi}u, m0, k)] = ${v};`;
-  });
+  const taps = range(3).map((r) =>
+    range(3).map((s) => {
+      const lanes = ["x", "y", "z", "w"].map((c) => `w[base.${c} + ${3 * r + s}u]`);
+      return `select(vec4<f32>(0.0), vec4<f32>(${lanes.join(", ")}), live)`;
+    })
+  );
+  const { lines, grid } = sandwichWgsl(alg.g, taps, "u");
+  const stores = grid.flat().map((u, xi) => `wt[wt_index(${xi}u, m0, k)] = ${u};`);
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> wt: array<vec4<f32>>;
@@ -101,25 +199,19 @@ ${FILTER_UNIFORMS.struct}
 
 ${transposedIndexWgsl("depth")}
 
-// Rows of G g G^T for the 3x3 kernel with rows g0, g1, g2.
-fn filter_row(u: vec3<f32>) -> vec4<f32> {
-  return vec4<f32>(u.x, 0.5 * (u.x + u.y + u.z), 0.5 * (u.x - u.y + u.z), u.z);
-}
-fn filter_tile(g0: vec3<f32>, g1: vec3<f32>, g2: vec3<f32>) -> array<vec4<f32>, 4> {
-  return array<vec4<f32>, 4>(filter_row(g0), filter_row(0.5 * (g0 + g1 + g2)),
-                             filter_row(0.5 * (g0 - g1 + g2)), filter_row(g2));
-}
-
 ${MAIN}
   let k = row % params.depth;
   let m0 = (row / params.depth) * 4u;
-  ${kernels.join("\n  ")}
+  let channels = vec4<u32>(m0) + vec4<u32>(0u, 1u, 2u, 3u);
+  let live = channels < vec4<u32>(params.mg);
+  let base = min(channels, vec4<u32>(params.mg - 1u)) * params.depth * 9u + k * 9u;
+  ${lines.join("\n  ")}
   ${stores.join("\n  ")}
 }
 `;
   return {
     program: {
-      key: `conv_winograd_weights_wg${WORKGROUP}`,
+      key: `conv_winograd_weights_${alg.name}_wg${WORKGROUP}`,
       wgsl,
       bindings: [weights, out],
       uniforms: FILTER_UNIFORMS.pack({ rows, mg: g.m, depth: g.c }),
@@ -128,7 +220,7 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: WINOGRAD_POSITIONS * quads * g.c * 16,
+    bytes: winogradPositions(alg) * quads * g.c * 16,
   };
 }
 
@@ -148,40 +240,52 @@ const INPUT_UNIFORMS = uniformLayout("Params", {
 /**
  * The input transform of `g` into V (module doc): reads X, and the pre-activation's scale and
  * shift where `g.pre` is not "none", from `inputs` (in that order); writes `scratch`. One
- * invocation per (input channel, 4 consecutive tiles) loads each tile's 4x4 patch with bounds
- * checks (the pre-activation applied inside the input, padding exactly 0), transforms it and
- * stores one vec4 of 4 tiles per position. `pre(v, c)` is the WGSL applying the
- * pre-activation of channel `c` to the vec4 `v`.
+ * invocation per (input channel, 4 consecutive tiles) loads the 4 tiles' t x t patches with
+ * bounds checks (the pre-activation applied inside the input, padding exactly 0) as vec4s of
+ * the 4 tiles, transforms them and stores one vec4 per position. `pre(v, c)` is the WGSL
+ * applying the pre-activation of channel `c` to the vec4 `v`.
  *
  * @example
  * ```ts
- * const { program, bytes } = winogradInput(g, [{ kind: "input", index: 0 }], { kind: "scratch", index: 0 }, (v) => v, limits);
+ * const { program, bytes } = winogradInput(g, WINOGRAD_F2, [{ kind: "input", index: 0 }], { kind: "scratch", index: 0 }, (v) => v, limits);
  * ```
  */
 export function winogradInput(
   g: ConvGeometry,
+  alg: WinogradAlgorithm,
   inputs: GpuBindingSource[],
   scratch: GpuBindingSource,
   pre: (v: string, channel: string) => string,
   limits: GPUSupportedLimits,
 ): Repack {
-  const layout = winogradLayout(g);
+  const layout = winogradLayout(g, alg);
   const quads = layout.cols / 4;
   const rows = g.c * quads;
   const names = ["x", ...(g.pre === "none" ? [] : ["pre_scale", "pre_shift"])];
-  const patchRows = range(4).map((i) =>
-    `let row${i} = top + ${i};
-  let in${i} = columns & vec4<bool>(row${i} >= 0 && row${i} < i32(params.h));
-  let i${i} = select(vec4<u32>(0u), base + u32(max(row${i}, 0)) * params.w + vec4<u32>(iw), in${i});
-  let d${i} = select(vec4<f32>(0.0), ${
-      pre(`vec4<f32>(x[i${i}.x], x[i${i}.y], x[i${i}.z], x[i${i}.w])`, "channel")
-    }, in${i});`
+  const columns = range(alg.t).map((j) =>
+    `let col${j} = left + vec4<i32>(${j});
+  let in_col${j} = (col${j} >= vec4<i32>(0)) & (col${j} < vec4<i32>(i32(params.w)));`
   );
-  const stores = range(WINOGRAD_POSITIONS).map((xi) => {
-    const [r, s] = [xi >> 2, xi & 3];
-    const v = `vec4<f32>(${range(4).map((t) => `v${t}[${r}].${COMPONENTS[s]}`).join(", ")})`;
-    return `xs[(${xi}u * params.c + channel) * params.quads + quad] = ${v};`;
-  });
+  const patch = range(alg.t).map((i) =>
+    range(alg.t).map((j) => {
+      const index = `i_${i}_${j}`;
+      return `let in_${i}_${j} = in_row${i} & in_col${j};
+  let ${index} = select(vec4<u32>(0u), at_row${i} + vec4<u32>(max(col${j}, vec4<i32>(0))), in_${i}_${j});
+  let d_${i}_${j} = select(vec4<f32>(0.0), ${
+        pre(`vec4<f32>(x[${index}.x], x[${index}.y], x[${index}.z], x[${index}.w])`, "channel")
+      }, in_${i}_${j});`;
+    })
+  );
+  const patchRows = range(alg.t).map((i) =>
+    `let row${i} = top + vec4<i32>(${i});
+  let in_row${i} = valid & (row${i} >= vec4<i32>(0)) & (row${i} < vec4<i32>(i32(params.h)));
+  let at_row${i} = base + vec4<u32>(max(row${i}, vec4<i32>(0))) * params.w;`
+  );
+  const d = range(alg.t).map((i) => range(alg.t).map((j) => `d_${i}_${j}`));
+  const { lines, grid } = sandwichWgsl(alg.bt, d, "v");
+  const stores = grid.flat().map((v, xi) =>
+    `xs[(${xi}u * params.c + channel) * params.quads + quad] = ${v};`
+  );
   const wgsl = () =>
     /* wgsl */ `${
       names.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`)
@@ -191,36 +295,26 @@ export function winogradInput(
 ${INPUT_UNIFORMS.struct}
 @group(0) @binding(${names.length + 1}) var<uniform> params: Params;
 
-// A row r of B^T d, as B^T d B's row.
-fn input_row(r: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(r.x - r.z, r.y + r.z, r.z - r.y, r.y - r.w);
-}
-
-// B^T d B for the 4x4 patch of tile t of channel \`channel\`; zero past the last tile.
-fn input_tile(t: u32, channel: u32) -> array<vec4<f32>, 4> {
-  if (t >= params.tiles) { return array<vec4<f32>, 4>(); }
-  let plane = params.tiles_h * params.tiles_w;
-  let image = t / plane;
-  let r = t % plane;
-  let top = i32((r / params.tiles_w) * 2u) - params.pad_t;
-  let iw = vec4<i32>(i32((r % params.tiles_w) * 2u) - params.pad_l) + vec4<i32>(0, 1, 2, 3);
-  let columns = (iw >= vec4<i32>(0)) & (iw < vec4<i32>(i32(params.w)));
-  let base = (image * params.c + channel) * params.h * params.w;
-  ${patchRows.join("\n  ")}
-  return array<vec4<f32>, 4>(input_row(d0 - d2), input_row(d1 + d2), input_row(d2 - d1),
-                             input_row(d1 - d3));
-}
-
 ${MAIN}
   let quad = row % params.quads;
   let channel = row / params.quads;
-  ${range(4).map((t) => `let v${t} = input_tile(quad * 4u + ${t}u, channel);`).join("\n  ")}
+  let tile = vec4<u32>(quad * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+  let valid = tile < vec4<u32>(params.tiles);
+  let plane = params.tiles_h * params.tiles_w;
+  let r = tile % vec4<u32>(plane);
+  let top = vec4<i32>((r / vec4<u32>(params.tiles_w)) * ${alg.m}u) - vec4<i32>(params.pad_t);
+  let left = vec4<i32>((r % vec4<u32>(params.tiles_w)) * ${alg.m}u) - vec4<i32>(params.pad_l);
+  let base = ((tile / vec4<u32>(plane)) * params.c + channel) * params.h * params.w;
+  ${columns.join("\n  ")}
+  ${patchRows.join("\n  ")}
+  ${patch.flat().join("\n  ")}
+  ${lines.join("\n  ")}
   ${stores.join("\n  ")}
 }
 `;
   return {
     program: {
-      key: `conv_winograd_input_pre-${g.pre}_wg${WORKGROUP}`,
+      key: `conv_winograd_input_${alg.name}_pre-${g.pre}_wg${WORKGROUP}`,
       wgsl,
       bindings: [...inputs, scratch],
       uniforms: INPUT_UNIFORMS.pack({
@@ -240,18 +334,6 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: WINOGRAD_POSITIONS * g.c * quads * 16,
+    bytes: winogradPositions(alg) * g.c * quads * 16,
   };
 }
-
-/**
- * WGSL `output_tile(m0, m1, m2, m3: vec4<f32>) -> vec4<f32>`: A^T M A for the transformed
- * tile with rows m0..m3, as the 2x2 outputs (top left, top right, bottom left, bottom right).
- */
-export const WINOGRAD_OUTPUT_WGSL = /* wgsl */ `
-fn output_tile(m0: vec4<f32>, m1: vec4<f32>, m2: vec4<f32>, m3: vec4<f32>) -> vec4<f32> {
-  let s0 = m0 + m1 + m2;
-  let s1 = m1 - m2 - m3;
-  return vec4<f32>(s0.x + s0.y + s0.z, s0.y - s0.z - s0.w, s1.x + s1.y + s1.z,
-                   s1.y - s1.z - s1.w);
-}`;
