@@ -146,6 +146,15 @@ export class GpuSession {
     }
   }
 
+  /**
+   * The dispatches of one run, in order, each naming its node and program; for tools that
+   * time the nodes one by one (bench/profile.ts). Recording them reads and writes the session's
+   * buffers like a run does.
+   */
+  get dispatches(): readonly GpuDispatch[] {
+    return this.#dispatches;
+  }
+
   /** Why the device is unusable, once it has been lost. */
   get lostReason(): string | undefined {
     return this.#lost;

@@ -24,6 +24,10 @@ import { PipelineCache } from "./pipeline_cache.ts";
 
 /** One recorded dispatch: everything it needs, created once. */
 export interface GpuDispatch {
+  /** Name of the node it computes. */
+  node: string;
+  /** Key of its program (the pipeline variant). */
+  program: string;
   /** The compiled program. */
   pipeline: GPUComputePipeline;
   /** Its storage buffers and uniform buffer. */
@@ -101,7 +105,13 @@ export function createDispatches(
       layout: pipelines[i].getBindGroupLayout(0),
       entries,
     });
-    return { pipeline: pipelines[i], bindGroup, workgroups: program.workgroups };
+    return {
+      node: node.name,
+      program: program.key,
+      pipeline: pipelines[i],
+      bindGroup,
+      workgroups: program.workgroups,
+    };
   });
 }
 
