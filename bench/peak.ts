@@ -194,7 +194,13 @@ export class GpuPeakKernel {
           { binding: 1, resource: { buffer: uniform } },
         ],
       });
-      return { pipeline, bindGroup, workgroups: [workgroups, 1, 1] as [number, number, number] };
+      return {
+        node: ops.name,
+        program: ops.name,
+        pipeline,
+        bindGroup,
+        workgroups: [workgroups, 1, 1] as [number, number, number],
+      };
     });
     const kernel = new GpuPeakKernel(device, timer, ops, dispatch, { output, uniform });
     await kernel.time(1); // The first dispatch may compile the shader (lavapipe does).
