@@ -33,6 +33,7 @@ import {
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
 import { winogradAlgorithmFor, winogradApplies, winogradPlan } from "./conv_winograd.ts";
+import { ACTIVATION_WGSL } from "../shaders/activation.ts";
 import {
   B,
   CONV_UNIFORMS,
@@ -325,6 +326,7 @@ function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT
     }>;`,
     params,
     `@group(0) @binding(${inputs.length + 1}) var<uniform> params: Params;`,
+    ACTIVATION_WGSL,
   ].join("\n");
   return { bindings, decls };
 }

@@ -384,6 +384,25 @@ const asAdapter = (gpu: GpuContext, registers: boolean): GpuContext => ({
   isFallbackAdapter: registers,
 });
 
+gpuTest(
+  "Conv GPU activations: none passes infinities through, relu and clip clamp",
+  async ({ gpu, cache }) => {
+    const x = makeTensor("f32", [1, 1, 2, 2], [Infinity, -Infinity, 2, -3]);
+    const w = makeTensor("f32", [1, 1, 1, 1], [1]);
+    const cases: [Node["attrs"], number[]][] = [
+      [{}, [Infinity, -Infinity, 2, -3]],
+      [{ activation: "relu" }, [Infinity, 0, 2, 0]],
+      [{ activation: "clip", clip_min: -1, clip_max: 1.5 }, [1.5, -1, 1.5, -1]],
+    ];
+    for (const registers of [false, true]) {
+      for (const [attrs, expected] of cases) {
+        const [y] = await runNodeOnGpu(asAdapter(gpu, registers), convNode(attrs), [x, w], cache);
+        assert.deepEqual([...y.data], expected, `${JSON.stringify(attrs)}, registers ${registers}`);
+      }
+    }
+  },
+);
+
 gpuTest("Conv GPU kernels match the reference on every geometry", async ({ gpu, cache }) => {
   for (const kind of KINDS) {
     for (const [i, c] of CONV_CASES.entries()) {
@@ -452,7 +471,13 @@ gpuTest(
         assertClose(y.data, expected.data, TOLERANCES.f32Kernel, label);
       }
     }
-    assert.equal(keys.size, KERNEL_GEOMETRIES.length * FUSED_CASES.length, [...keys].join(", "));
+    // One variant per geometry and compiled extras; the activation is a uniform, not a variant.
+    const activations = new Set(FUSED_CASES.map((f) => f.act)).size;
+    assert.equal(
+      keys.size,
+      KERNEL_GEOMETRIES.length * FUSED_CASES.length / activations,
+      [...keys].join(", "),
+    );
   },
 );
 

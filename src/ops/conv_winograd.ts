@@ -15,6 +15,7 @@
  * @module
  */
 
+import { ACTIVATION_WGSL } from "../shaders/activation.ts";
 import {
   LOAD_CYCLES,
   MATMUL_UNIFORMS,
@@ -170,6 +171,7 @@ ${
 @group(0) @binding(${optional.length + 1}) var<storage, read_write> y: array<f32>;
 ${OUTPUT_UNIFORMS.struct}
 @group(0) @binding(${optional.length + 2}) var<uniform> params: Params;
+${ACTIVATION_WGSL}
 
 ${rowKernelMain(WORKGROUP)}
   let quad = row % params.quads;

@@ -64,33 +64,40 @@ export function activate(act: Activation, v: number): number {
   }
 }
 
-/** Short name of an activation's compiled form, for pipeline keys. */
-export function activationKey(act: Activation): string {
-  return act.kind;
-}
-
-/** Uniform fields the clip bounds travel in (present in every variant; unused unless clip). */
-export const ACTIVATION_UNIFORMS = { clip_min: "f32", clip_max: "f32" } as const;
+/**
+ * Uniform fields an activation travels in: every kernel compiles one form for all of them
+ * (`activationWgsl`), so that the activation makes no pipeline variant (each costs 30-100 ms
+ * of compilation on lavapipe). `act_clamp` is 0 for none, else the value is clamped to
+ * [`clip_min`, `clip_max`]: [0, +inf] for relu, the node's bounds for clip.
+ */
+export const ACTIVATION_UNIFORMS = { act_clamp: "u32", clip_min: "f32", clip_max: "f32" } as const;
 
 /** Values of `ACTIVATION_UNIFORMS` for `act`. */
-export function activationUniforms(act: Activation): { clip_min: number; clip_max: number } {
-  return act.kind === "clip" ? { clip_min: act.min, clip_max: act.max } : {
-    clip_min: 0,
-    clip_max: 0,
-  };
+export function activationUniforms(
+  act: Activation,
+): { act_clamp: number; clip_min: number; clip_max: number } {
+  switch (act.kind) {
+    case "none":
+      return { act_clamp: 0, clip_min: 0, clip_max: 0 };
+    case "relu":
+      return { act_clamp: 1, clip_min: 0, clip_max: Infinity };
+    case "clip":
+      return { act_clamp: 1, clip_min: act.min, clip_max: act.max };
+  }
 }
 
 /**
- * WGSL expression applying `act` to the f32 expression `expr`; clip reads its bounds from
- * `params.clip_min` / `params.clip_max` (declare `ACTIVATION_UNIFORMS` in `Params`).
+ * WGSL expression applying the activation in `params` (declare `ACTIVATION_UNIFORMS` in
+ * `Params`) to the f32 expression `expr`, which it evaluates once. With `act_clamp` 0 the
+ * value passes unchanged (NaN and infinities included); relu is max(v, 0) (min with +inf
+ * changes nothing), clip min(max(v, clip_min), clip_max) as ONNX Clip.
  */
-export function activationWgsl(act: Activation, expr: string): string {
-  switch (act.kind) {
-    case "none":
-      return expr;
-    case "relu":
-      return `max(${expr}, 0.0)`;
-    case "clip":
-      return `min(max(${expr}, params.clip_min), params.clip_max)`;
-  }
+export function activationWgsl(expr: string): string {
+  return `activate(${expr})`;
 }
+
+/** WGSL of the `activate` function `activationWgsl` calls; declare it once per shader. */
+export const ACTIVATION_WGSL = /* wgsl */ `
+fn activate(v: f32) -> f32 {
+  return select(v, min(max(v, params.clip_min), params.clip_max), params.act_clamp != 0u);
+}`;

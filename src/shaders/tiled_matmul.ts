@@ -24,8 +24,8 @@
  *   multiply-adds across the workgroup and each workgroup-memory load feeds 4.
  *
  * Register kernel (`kind: "registers"`, for CPU-like adapters such as llvmpipe):
- * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (32 x 16
- *   typically: 128 vec4 accumulators) reading A and B straight from storage into registers;
+ * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (16 x 16
+ *   typically: 64 vec4 accumulators) reading A and B straight from storage into registers;
  *   the CPU's caches do the tiling. `gx` x `gy` invocations (8: one SIMD group of llvmpipe)
  *   cover a tm x tn tile; with `gy` = 1 the invocations of a SIMD group share their rows.
  *   The arrangement (tm, tn) is a uniform, not compiled in: only the block shape, the load
@@ -36,10 +36,11 @@
  *   lanes of about 15 instructions per lane and element (bounds check, lane mask, masked
  *   broadcast), and a barrier makes the shader a coroutine that keeps its values in memory
  *   (the same loop of loads and multiply-adds ran 2.2x slower behind one). Per depth an
- *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 32 x 16 balances that
- *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model;
- *   measured on ResNet-50's conv layers, 7% less time than 16 x 16, while 32 x 32 and 16 x 32
- *   were no better than 32 x 16).
+ *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 16 x 16 balances that
+ *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model) and
+ *   against compile time. 32 x 16 blocks ran ResNet-50's conv layers 7% faster, but lavapipe
+ *   took 3x longer to compile them: with an empty Mesa shader cache (a first start, or any
+ *   start where the cache does not persist) ResNet-50's start went from 11.6 to 34.5 s.
  * - Loads come as vec4s (on llvmpipe a vec4 of 4 rows costs about 2/3 of 4 scalar loads):
  *   per operand, the op's hook returns either a `"quad"` (4 consecutive rows or columns at
  *   one depth) or a `"k4"` (4 consecutive depths of one row or column); with a `"k4"`
@@ -157,7 +158,6 @@ const REGISTER_ACCUMULATORS = 6;
 
 /** Register block shapes (rm, rn) the planner considers. */
 const REGISTER_BLOCKS: readonly [number, number][] = [
-  [32, 16],
   [16, 16],
   [16, 8],
   [8, 16],
@@ -218,7 +218,7 @@ const COST_SLACK = 1.05;
  *
  * @example
  * ```ts
- * // 32x16 blocks, 1 x 8 invocations: a 32x128 tile, 2 x 25 of them (2% column padding).
+ * // 16x16 blocks, 1 x 8 invocations: a 16x128 tile, 4 x 25 of them (2% column padding).
  * registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
  * ```
  */

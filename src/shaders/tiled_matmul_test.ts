@@ -32,18 +32,15 @@ Deno.test("registerTileFor arranges one SIMD group of invocations over whole blo
   }
 });
 
-Deno.test("registerTileFor picks 32x16 blocks for large problems and thin ones for a row", () => {
-  // Large: 32x16 blocks need the fewest loads per multiply-add (32 + 16 per 512).
+Deno.test("registerTileFor picks 16x16 blocks for large problems and thin ones for a row", () => {
+  // Large: 16x16 blocks need the fewest loads per multiply-add (16 + 16 per 256).
   const conv = registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
-  assert.deepEqual([conv.rm, conv.rn], [32, 16]);
-  // 64 rows: 8 row blocks would pad them to 256, so 8 column blocks (3136 columns: 2% padding).
-  assert.deepEqual([conv.tm, conv.tn], [32, 128]);
-  // 256 rows or more: 8 row blocks sharing their columns.
+  assert.deepEqual([conv.rm, conv.rn], [16, 16]);
+  // 64 rows: 8 row blocks would pad them to 128, so 8 column blocks (3136 columns: 2% padding).
+  assert.deepEqual([conv.tm, conv.tn], [16, 128]);
+  // 128 rows or more: 8 row blocks sharing their columns.
   const wide = registerTileFor({ rows: 256, cols: 196, batches: 1 }, "quad", "quad");
-  assert.deepEqual([wide.tm, wide.tn], [256, 16]);
-  // Narrow problems keep smaller blocks: 12 rows pad to 16, not 32.
-  const narrow = registerTileFor({ rows: 12, cols: 3136, batches: 1 }, "quad", "quad");
-  assert.equal(narrow.rm, 16);
+  assert.deepEqual([wide.tm, wide.tn], [128, 16]);
   // One row loaded as vec4s of depths: a single row per invocation, 16 columns.
   const gemv = registerTileFor({ rows: 1, cols: 1000, batches: 1 }, "k4", "k4");
   assert.deepEqual([gemv.rm, gemv.rn], [1, 16]);
@@ -59,13 +56,13 @@ Deno.test("matmulDispatch counts tiles over batches and refuses k4 loads of a ra
     mm_cols: 3136,
     mm_depth: 576,
     mm_step: 32,
-    mm_tiles_m: 2,
+    mm_tiles_m: 4,
     mm_tiles_n: 25,
-    mm_count: 2 * 25 * 2,
-    mm_tile_rows: 32,
+    mm_count: 4 * 25 * 2,
+    mm_tile_rows: 16,
     mm_tile_cols: 128,
   });
-  assert.deepEqual(workgroups, [100, 1, 1]);
+  assert.deepEqual(workgroups, [200, 1, 1]);
   const k4 = registerTileFor({ rows: 1, cols: 8, batches: 1 }, "k4", "quad");
   assert.throws(() => matmulDispatch(k4, 1, 8, 6, 1, 65535), /depth 6 is not a multiple of 4/);
   assert.doesNotThrow(() => matmulDispatch(k4, 1, 8, 8, 1, 65535));
