@@ -12,7 +12,7 @@
  * `resnet50-v1-12`, the ONNX zoo's ResNet-50; without network access it needs
  * `resnet50-v1-12.onnx` in a mirror folder, else the CLI says so and exits with 1.
  * `--threads` sets the CPU path's threads (default: the cores, at most 4). `--f16` opts in to
- * f16 storage of the GPU convs' operand copies (faster, 0.2-0.5% relative error; README).
+ * reduced precision on the GPU (f16 operand copies; faster, 0.2-0.5% relative error; README).
  *
  * Results go to stdout: a table per image, or with `--json` one array of
  * `{ image, backend, model, top: [{ index, label, probability }] }`. Errors go to stderr, one

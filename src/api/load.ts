@@ -45,7 +45,7 @@ export interface LoadModelOptions {
   backend?: BackendChoice;
   /** Images per model run; default 1. Fixed-batch models take only their batch. */
   batch?: number;
-  /** `"f16"`: opt-in f16 storage of the GPU convs' operand copies (`SessionOptions`). */
+  /** `"f16"`: opt-in reduced precision on the GPU, f16 operand copies (`SessionOptions`). */
   gpuStorage?: StoragePrecision;
   /** Preprocessing recipe to use instead of the manifest's (checked against the model input). */
   preprocess?: ImagePreprocess;
