@@ -25,11 +25,11 @@ import {
   storeFor,
 } from "../shaders/elementwise.ts";
 import {
+  BINARY_STRIDED_PARAMS,
+  binaryStridedUniforms,
   collapseDims,
-  STRIDED_FIELD,
   stridedOffset,
   stridedOffsetsFn,
-  stridedWords,
 } from "../shaders/strided.ts";
 import { nodeLabel, requireInputs, requireOutputs, requireSameDtype } from "./attributes.ts";
 import { broadcastShape, broadcastStrides } from "./broadcast.ts";
@@ -77,15 +77,12 @@ export function binaryOp(spec: BinaryOpSpec): OpDef {
     return /* wgsl */ `
 @group(0) @binding(0) var<storage, read> lhs: array<${dtype}>;
 @group(0) @binding(1) var<storage, read> rhs: array<${dtype}>;
-struct Params {
-  length: u32, rank: u32, _pad0: u32, _pad1: u32,
-  dims: ${STRIDED_FIELD}, lhs_strides: ${STRIDED_FIELD}, rhs_strides: ${STRIDED_FIELD},
-}
+${BINARY_STRIDED_PARAMS}
 @group(0) @binding(3) var<uniform> params: Params;
 ${
       stridedOffsetsFn("offsets", "params.rank", "params.dims", [
-        "params.lhs_strides",
-        "params.rhs_strides",
+        "params.a_strides",
+        "params.b_strides",
       ])
     }
 fn value_at(i: u32) -> ${dtype} {
@@ -113,15 +110,7 @@ ${elementwiseMain(storeFor(dtype), 2)}`;
           { kind: "input", index: 1 },
           { kind: "output", index: 0 },
         ],
-        uniforms: new Uint32Array([
-          length,
-          dims.length,
-          0,
-          0,
-          ...stridedWords(dims, owner),
-          ...stridedWords(strides[0], owner),
-          ...stridedWords(strides[1], owner),
-        ]),
+        uniforms: binaryStridedUniforms(length, dims, [strides[0], strides[1]], owner),
         workgroups: elementwiseWorkgroups(storeFor(out.dtype), length, ctx.limits),
       }],
     };

@@ -23,11 +23,11 @@ import {
 import { BYTE_OF_WGSL, LUT_BYTE_WGSL } from "../shaders/int8_pack.ts";
 import { packed8Load } from "../shaders/packed8.ts";
 import {
+  BINARY_STRIDED_PARAMS,
+  binaryStridedUniforms,
   collapseDims,
-  STRIDED_FIELD,
   stridedOffset,
   stridedOffsetsFn,
-  stridedWords,
 } from "../shaders/strided.ts";
 import { nodeLabel, requireOutputs } from "./attributes.ts";
 import { broadcastShape, broadcastStrides } from "./broadcast.ts";
@@ -84,10 +84,7 @@ function wgsl(): string {
 @group(0) @binding(0) var<storage, read> a: array<u32>;
 @group(0) @binding(1) var<storage, read> b: array<u32>;
 @group(0) @binding(2) var<storage, read> lut: array<u32>;
-struct Params {
-  length: u32, rank: u32, _pad0: u32, _pad1: u32,
-  dims: ${STRIDED_FIELD}, a_strides: ${STRIDED_FIELD}, b_strides: ${STRIDED_FIELD},
-}
+${BINARY_STRIDED_PARAMS}
 @group(0) @binding(4) var<uniform> params: Params;
 ${packed8Load("a", "u8")}
 ${packed8Load("b", "u8")}
@@ -126,15 +123,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
         { kind: "input", index: 2 },
         { kind: "output", index: 0 },
       ],
-      uniforms: new Uint32Array([
-        length,
-        dims.length,
-        0,
-        0,
-        ...stridedWords(dims, owner),
-        ...stridedWords(strides[0], owner),
-        ...stridedWords(strides[1], owner),
-      ]),
+      uniforms: binaryStridedUniforms(length, dims, [strides[0], strides[1]], owner),
       workgroups: elementwiseWorkgroups("packed8", length, ctx.limits),
     }],
   };

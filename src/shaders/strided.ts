@@ -83,6 +83,37 @@ export function stridedWords(values: readonly number[], owner: string): number[]
 }
 
 /**
+ * WGSL `struct Params` of a two-operand elementwise kernel over a strided iteration space:
+ * element count, rank, the dims and the operands' strides (`a_strides`, `b_strides`), packed by
+ * `binaryStridedUniforms`.
+ */
+export const BINARY_STRIDED_PARAMS = /* wgsl */ `struct Params {
+  length: u32, rank: u32, _pad0: u32, _pad1: u32,
+  dims: ${STRIDED_FIELD}, a_strides: ${STRIDED_FIELD}, b_strides: ${STRIDED_FIELD},
+}`;
+
+/**
+ * Uniform words of `BINARY_STRIDED_PARAMS` for `length` elements over `dims` with the two
+ * operands' `strides`; throws naming `owner` past `MAX_STRIDED_RANK` dims.
+ */
+export function binaryStridedUniforms(
+  length: number,
+  dims: readonly number[],
+  strides: readonly [readonly number[], readonly number[]],
+  owner: string,
+): Uint32Array {
+  return new Uint32Array([
+    length,
+    dims.length,
+    0,
+    0,
+    ...stridedWords(dims, owner),
+    ...stridedWords(strides[0], owner),
+    ...stridedWords(strides[1], owner),
+  ]);
+}
+
+/**
  * A WGSL function `fn <name>(i: u32) -> array<u32, K>` that decomposes the flat index `i`
  * over `dims` (a `STRIDED_FIELD` expression with `rank` entries) and returns, for each of
  * the K `strides` expressions, the dot product of the coordinates with those strides.
