@@ -1,7 +1,7 @@
 /**
- * Winograd convolution on the GPU, F(2x2, 3x3) or F(4x4, 3x3) by estimated cost
- * (`winogradAlgorithmFor`), for 3x3 stride-1 convs on CPU-like adapters (src/shaders/winograd.ts
- * has the math and the layouts). Four dispatches: the weight transform (a derived buffer, once
+ * Winograd convolution on the GPU for 3x3 stride-1 convs on CPU-like adapters: F(2x2, 3x3), and
+ * with opt-in reduced precision F(4x4, 3x3) where it is cheaper (`winogradAlgorithmFor`);
+ * src/shaders/winograd.ts has the math and the layouts. Four dispatches: the weight transform (a derived buffer, once
  * at load), the input transform (pre-activation applied), t^2 GEMMs on the register kernel of
  * src/shaders/tiled_matmul.ts, and the output transform with the fused epilogue (+ B + Z,
  * activation).
