@@ -1,7 +1,8 @@
 /**
  * Conv's fast CPU kernel (conv.ts's `cpu`), tested against conv.ts's float64 reference.
  *
- * Where the engine runs WebAssembly SIMD, the whole convolution runs in WebAssembly
+ * Where the engine runs WebAssembly SIMD, the whole convolution runs in WebAssembly: large 3x3
+ * stride-1 convs as Winograd F(2x2, 3x3) (src/wasm/wasm_winograd.ts), the others directly
  * (src/wasm/wasm_conv.ts): the pre-activation and zero padding are applied while the image is
  * staged, the patches are gathered straight into the matrix product's packed layout, the
  * weights are packed once, and bias, residual and activation are applied as the result is
@@ -15,6 +16,7 @@
 import { makeTensor, type Tensor } from "../graph/types.ts";
 import { activate } from "../shaders/activation.ts";
 import { type ConvTensors, sharedWasmConv } from "../wasm/wasm_conv.ts";
+import { sharedWasmWinograd, winogradOnCpu } from "../wasm/wasm_winograd.ts";
 import type { ConvGeometry } from "./conv.ts";
 import { gemmF32Blocked, rowMajor } from "./cpu_gemm.ts";
 
@@ -43,7 +45,7 @@ export function convTensors(inputs: readonly (Tensor | undefined)[]): ConvTensor
 
 /**
  * Conv `g` (from `convGeometry`) of a node's `inputs` on the CPU: WebAssembly SIMD where the
- * engine has it, else `convIm2col`.
+ * engine has it (Winograd where `winogradOnCpu`), else `convIm2col`.
  *
  * @example
  * ```ts
@@ -55,7 +57,9 @@ export function convCpu(g: ConvGeometry, inputs: readonly (Tensor | undefined)[]
   const t = convTensors(inputs);
   const y = makeTensor("f32", [g.n, g.m, g.oh, g.ow]);
   const wasm = sharedWasmConv();
-  if (wasm) wasm.conv(g, t, y.data as Float32Array);
+  const winograd = wasm && winogradOnCpu(g) ? sharedWasmWinograd() : null;
+  if (winograd) winograd.conv(g, t, y.data as Float32Array);
+  else if (wasm) wasm.conv(g, t, y.data as Float32Array);
   else convIm2col(g, t, y.data as Float32Array);
   return [y];
 }

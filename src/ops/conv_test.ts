@@ -14,7 +14,7 @@ import {
 import { conv, convGeometry } from "./conv.ts";
 import type { StoragePrecision } from "./op.ts";
 import { winogradAlgorithmFor, winogradApplies, winogradPlan } from "./conv_winograd.ts";
-import { WINOGRAD_F2, WINOGRAD_F4 } from "../shaders/winograd.ts";
+import { WINOGRAD_F2, WINOGRAD_F4 } from "./winograd_algorithms.ts";
 import { matmul } from "./matmul.ts";
 import { MATMUL_UNIFORMS } from "../shaders/tiled_matmul.ts";
 

@@ -29,14 +29,16 @@ import { rowKernelMain, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import {
   sandwichWgsl,
+  winogradInput,
+  winogradLayout,
+  winogradWeights,
+} from "../shaders/winograd.ts";
+import {
   WINOGRAD_F2,
   WINOGRAD_F4,
   type WinogradAlgorithm,
-  winogradInput,
-  winogradLayout,
   winogradPositions,
-  winogradWeights,
-} from "../shaders/winograd.ts";
+} from "./winograd_algorithms.ts";
 import type { ConvGeometry } from "./conv.ts";
 import {
   B,

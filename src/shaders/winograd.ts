@@ -38,64 +38,11 @@ import type { ConvGeometry } from "../ops/conv.ts";
 import { type Repack, transposedIndexWgsl, WEIGHT_BLOCK } from "./conv_repack.ts";
 import { rowKernelMain, workgroupGrid } from "./grid.ts";
 import { uniformLayout } from "./uniform_layout.ts";
-
-/** A matrix as rows. */
-type Matrix = readonly (readonly number[])[];
-
-/** A Winograd algorithm F(m x m, 3x3): the output tile side and the three transforms. */
-export interface WinogradAlgorithm {
-  /** Name used in pipeline keys. */
-  readonly name: string;
-  /** Outputs per tile side. */
-  readonly m: number;
-  /** Input patch side, m + 2; t^2 positions (GEMMs). */
-  readonly t: number;
-  /** B^T (t x t): input patch d to B^T d B. */
-  readonly bt: Matrix;
-  /** G (t x 3): 3x3 kernel g to G g G^T. */
-  readonly g: Matrix;
-  /** A^T (m x t): products M to A^T M A. */
-  readonly at: Matrix;
-}
-
-/** F(2x2, 3x3) (interpolation points 0, 1, -1, infinity). */
-export const WINOGRAD_F2: WinogradAlgorithm = {
-  name: "f2",
-  m: 2,
-  t: 4,
-  bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-  g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-  at: [[1, 1, 1, 0], [0, 1, -1, -1]],
-};
-
-/** F(4x4, 3x3) (points 0, 1, -1, 2, -2, infinity). */
-export const WINOGRAD_F4: WinogradAlgorithm = {
-  name: "f4",
-  m: 4,
-  t: 6,
-  bt: [
-    [4, 0, -5, 0, 1, 0],
-    [0, -4, -4, 1, 1, 0],
-    [0, 4, -4, -1, 1, 0],
-    [0, -2, -1, 2, 1, 0],
-    [0, 2, -1, -2, 1, 0],
-    [0, 4, 0, -5, 0, 1],
-  ],
-  g: [
-    [1 / 4, 0, 0],
-    [-1 / 6, -1 / 6, -1 / 6],
-    [-1 / 6, 1 / 6, -1 / 6],
-    [1 / 24, 1 / 12, 1 / 6],
-    [1 / 24, -1 / 12, 1 / 6],
-    [0, 0, 1],
-  ],
-  at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
-};
-
-/** The number of positions of `alg`'s transformed tile: its GEMMs. */
-export function winogradPositions(alg: WinogradAlgorithm): number {
-  return alg.t * alg.t;
-}
+import {
+  type Matrix,
+  type WinogradAlgorithm,
+  winogradPositions,
+} from "../ops/winograd_algorithms.ts";
 
 const WORKGROUP = 64;
 const MAIN = rowKernelMain(WORKGROUP);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { seededRandom } from "../testing/random.ts";
-import { sandwichWgsl, WINOGRAD_F2, WINOGRAD_F4 } from "./winograd.ts";
+import { WINOGRAD_F2, WINOGRAD_F4 } from "../ops/winograd_algorithms.ts";
+import { sandwichWgsl } from "./winograd.ts";
 
 type Grid = number[][];
 

@@ -21,6 +21,16 @@ import { isShared } from "./heap.ts";
 
 /** Control slot indices (see the module doc). */
 export const JOB = 0, DONE = 1, READY = 2, FAILED = 3, ARGS = 4;
+
+/**
+ * Kinds of job, in slot `ARGS`: `COLUMNS`, one product's columns (then v, s, r, rows, cols,
+ * k); `PRODUCTS`, whole products listed in the shared memory (then the list's byte address,
+ * its length, rows, k), each as 4 i32s v, s, r, cols (`PRODUCT_INTS`).
+ */
+export const COLUMNS = 0, PRODUCTS = 1;
+
+/** i32s per product in a `PRODUCTS` job's list. */
+export const PRODUCT_INTS = 4;
 /** Control slots per worker. */
 const SLOTS = 16;
 
@@ -41,6 +51,11 @@ export interface ColumnShare {
   s: number;
   r: number;
   cols: number;
+}
+
+/** A whole product: the arguments of `multiplyBlocks` but rows and k. */
+export interface Product extends ColumnShare {
+  v: number;
 }
 
 /**
@@ -120,14 +135,55 @@ export class GemmThreads {
         mine.push(share);
         return;
       }
-      control.set([v, share.s, share.r, rows, share.cols, k], ARGS);
-      Atomics.add(control, JOB, 1);
-      Atomics.notify(control, JOB);
+      this.#post(control, [COLUMNS, v, share.s, share.r, rows, share.cols, k]);
       posted.push(i);
     });
+    this.#finish(posted, () => {
+      for (const share of mine) local(share);
+    });
+  }
+
+  /**
+   * Runs whole products of `rows` x k: `lists[0]` with `local` on this thread, and worker i,
+   * when it is ready, the products listed at heap address `tables[i + 1]` (`lists[i + 1]`
+   * written there as `PRODUCT_INTS` i32s each, by the caller); a list whose worker is not
+   * ready runs here too. Throws if a worker's part failed.
+   */
+  runProducts(
+    lists: readonly (readonly Product[])[],
+    tables: readonly number[],
+    rows: number,
+    k: number,
+    local: (product: Product) => void,
+  ): void {
+    const posted: number[] = [];
+    const mine: Product[] = [...lists[0]];
+    lists.slice(1).forEach((list, i) => {
+      const control = this.#controls[i];
+      if (!control || Atomics.load(control, READY) !== 1) {
+        mine.push(...list);
+        return;
+      }
+      this.#post(control, [PRODUCTS, tables[i + 1], list.length, rows, k]);
+      posted.push(i);
+    });
+    this.#finish(posted, () => {
+      for (const product of mine) local(product);
+    });
+  }
+
+  /** Hands a job's arguments to the worker with `control`. */
+  #post(control: Int32Array, args: number[]): void {
+    control.set(args, ARGS);
+    Atomics.add(control, JOB, 1);
+    Atomics.notify(control, JOB);
+  }
+
+  /** Runs `work` on this thread, then waits for the `posted` workers; throws if one failed. */
+  #finish(posted: readonly number[], work: () => void): void {
     let failed = false;
     try {
-      for (const share of mine) local(share);
+      work();
     } finally {
       for (const i of posted) {
         const control = this.#controls[i];

@@ -26,7 +26,7 @@
 import type { MatrixView } from "../ops/cpu_gemm.ts";
 import { type GemmKernelConfig, gemmKernelModule } from "./gemm_kernel.ts";
 import { type BlockFn, type BlockPlan, multiplyBlocks, resultRows } from "./gemm_blocks.ts";
-import { GemmThreads } from "./gemm_threads.ts";
+import { GemmThreads, type Product, PRODUCT_INTS } from "./gemm_threads.ts";
 import { createMemory, Heap, importLimits } from "./heap.ts";
 import { PackCache } from "./pack_cache.ts";
 import { cpuThreads } from "./cpu_threads.ts";
@@ -168,6 +168,37 @@ export class WasmGemm {
     });
     this.#threads!.run(v, rows, k, shares, (share) => {
       multiplyBlocks(this.#block, this.#plan, v, share.s, share.r, rows, share.cols, k);
+    });
+  }
+
+  /**
+   * Runs independent products R = V S of equal `rows` and `k` (operands as in `multiply`),
+   * spread over the threads a whole product at a time when there are at least as many as
+   * threads (one hand-off per thread instead of one per product), else one by one through
+   * `multiply`.
+   */
+  multiplyMany(products: readonly Product[], rows: number, k: number): void {
+    const parts = Math.min(products.length, 1 + (this.#threads?.ready ?? 0));
+    if (parts <= 1 || products.length < parts) {
+      for (const p of products) this.multiply(p.v, p.s, p.r, rows, p.cols, k);
+      return;
+    }
+    const lists = Array.from({ length: parts }, (_, t) =>
+      products.slice(
+        Math.floor(t * products.length / parts),
+        Math.floor((t + 1) * products.length / parts),
+      ));
+    this.heap.withScratch((alloc) => {
+      const tables = lists.map((list, t) => {
+        if (t === 0) return 0;
+        const table = alloc(list.length * PRODUCT_INTS * 4);
+        const ints = new Int32Array(this.heap.memory.buffer, table, list.length * PRODUCT_INTS);
+        list.forEach((p, i) => ints.set([p.v, p.s, p.r, p.cols], i * PRODUCT_INTS));
+        return table;
+      });
+      this.#threads!.runProducts(lists, tables, rows, k, (p) => {
+        multiplyBlocks(this.#block, this.#plan, p.v, p.s, p.r, rows, p.cols, k);
+      });
     });
   }
 

@@ -1,0 +1,242 @@
+/**
+ * Winograd F(2x2, 3x3) convolution on the CPU path, for 3x3 stride-1 convs with one group: 16
+ * multiply-adds per input channel and 2x2 outputs instead of 36, on the WebAssembly SIMD
+ * matrix product (wasm_gemm.ts). Per image:
+ *
+ * 1. `stage` copies the image into a zero-padded layout with the pre-activation applied
+ *    (winograd_kernel.ts), so that padding stays exactly 0;
+ * 2. `winograd_input` writes the 16 transformed inputs V_xi [tiles, c] straight into the
+ *    product's packed `mr`-lane panels, the tiles as the product's SIMD lanes;
+ * 3. the transformed weights U_xi = G g G^T (float64, then f32; made once per weight array
+ *    and packed once, like the direct conv's) are the other operand: 16 products
+ *    M_xi = V_xi U_xi^T [tiles, m], shared out between the threads a whole product at a time
+ *    (`WasmGemm.multiplyMany`: two hand-offs per conv instead of sixteen);
+ * 4. `winograd_output` computes the 2x2 outputs of 4 tiles at once and writes them with bias,
+ *    residual and activation applied.
+ *
+ * Tile columns are padded to a multiple of 4 per tile row (14 -> 16 at 28x28, 7 -> 8 at
+ * 14x14), so every f32x4 of 4 tiles lies in one tile row.
+ *
+ * @module
+ */
+
+import type { ConvGeometry } from "../ops/conv.ts";
+import { WINOGRAD_F2 } from "../ops/winograd_algorithms.ts";
+import type { Activation } from "../shaders/activation.ts";
+import { resultRows } from "./gemm_blocks.ts";
+import { importLimits } from "./heap.ts";
+import type { StageFn } from "./stage_kernel.ts";
+import type { ConvTensors } from "./wasm_conv.ts";
+import { sharedWasmGemm, type WasmGemm } from "./wasm_gemm.ts";
+import { winogradKernelModule } from "./winograd_kernel.ts";
+
+type InputFn = (
+  src: number,
+  channels: number,
+  rowBytes: number,
+  planeBytes: number,
+  tilesH: number,
+  quadsW: number,
+  dst: number,
+  xiBytes: number,
+) => void;
+type OutputFn = (
+  r: number,
+  ldcBytes: number,
+  rBytes: number,
+  channels: number,
+  tilesH: number,
+  quadsW: number,
+  dst: number,
+  oh: number,
+  ow: number,
+  bias: number,
+  z: number,
+  lo: number,
+  hi: number,
+) => void;
+
+const POSITIONS = 16;
+/** Bytes `winograd_output` may read past the residual (whole f32x4s of a row's end). */
+const OVERREAD = 32;
+
+/** The [lo, hi] clamp equal to `act`. */
+function bounds(act: Activation): [number, number] {
+  if (act.kind === "relu") return [0, Infinity];
+  if (act.kind === "clip") return [act.min, act.max];
+  return [-Infinity, Infinity];
+}
+
+/** The transformed weights of each weight array: U_xi [m, c] for the 16 positions, in order. */
+const transformedWeights = new WeakMap<Float32Array, Float32Array>();
+
+/** U_xi = G g G^T of `w` [m, c, 3, 3] in float64, stored as f32 [16][m][c]. */
+function transformWeights(w: Float32Array, m: number, c: number): Float32Array {
+  const g = WINOGRAD_F2.g;
+  const u = new Float32Array(POSITIONS * m * c);
+  const half = [0, 0, 0, 0].map(() => [0, 0, 0]);
+  for (let o = 0; o < m; o++) {
+    for (let k = 0; k < c; k++) {
+      const base = (o * c + k) * 9;
+      for (let i = 0; i < 4; i++) {
+        for (let s = 0; s < 3; s++) {
+          half[i][s] = g[i][0] * w[base + s] + g[i][1] * w[base + 3 + s] +
+            g[i][2] * w[base + 6 + s];
+        }
+      }
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          const v = half[i][0] * g[j][0] + half[i][1] * g[j][1] + half[i][2] * g[j][2];
+          u[((i * 4 + j) * m + o) * c + k] = v;
+        }
+      }
+    }
+  }
+  return u;
+}
+
+/**
+ * Winograd conv on a `WasmGemm`'s kernel and memory.
+ *
+ * @example
+ * ```ts
+ * const winograd = new WasmWinograd(sharedWasmGemm()!);
+ * if (winogradOnCpu(g)) winograd.conv(g, { x, w, bias }, y);
+ * ```
+ */
+export class WasmWinograd {
+  /** The product and the heap this conv runs on. */
+  readonly gemm: WasmGemm;
+  readonly #stage: StageFn;
+  readonly #input: InputFn;
+  readonly #output: OutputFn;
+
+  /** Compiles the transforms for `gemm`'s V panel width over its memory. */
+  constructor(gemm: WasmGemm) {
+    this.gemm = gemm;
+    const bytes = winogradKernelModule(
+      gemm.config.mr,
+      WINOGRAD_F2.bt,
+      WINOGRAD_F2.at,
+      importLimits(gemm.heap.memory),
+    );
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: gemm.heap.memory },
+    });
+    this.#stage = instance.exports.stage as StageFn;
+    this.#input = instance.exports.winograd_input as InputFn;
+    this.#output = instance.exports.winograd_output as OutputFn;
+  }
+
+  /** Writes conv `g` of `t` (3x3, stride 1, dilation 1, one group) into `y` [n, m, oh, ow]. */
+  conv(g: ConvGeometry, t: ConvTensors, y: Float32Array): void {
+    this.gemm.cache.trim();
+    let u = transformedWeights.get(t.w);
+    if (!u) {
+      u = transformWeights(t.w, g.m, g.c);
+      transformedWeights.set(t.w, u);
+    }
+    for (let n = 0; n < g.n; n++) this.#convImage(g, t, u, y, n);
+  }
+
+  #convImage(g: ConvGeometry, t: ConvTensors, u: Float32Array, y: Float32Array, n: number) {
+    const { heap } = this.gemm;
+    const { mr, nr } = this.gemm.config;
+    const tilesH = Math.ceil(g.oh / 2), quadsW = Math.ceil(Math.ceil(g.ow / 2) / 4);
+    const tiles = tilesH * quadsW * 4;
+    const hp = 2 * tilesH + 2, wp = 8 * quadsW + 2;
+    const inputFloats = g.c * g.h * g.w, paddedFloats = g.c * hp * wp;
+    const xiBytes = Math.ceil(tiles / mr) * mr * g.c * 4;
+    const ldc = resultRows(tiles);
+    const rBytes = g.m * ldc * 4;
+    const outFloats = g.m * g.oh * g.ow;
+
+    heap.withScratch((alloc) => {
+      const weights = Array.from({ length: POSITIONS }, (_, xi) =>
+        this.gemm.packConstant(
+          { data: u, offset: xi * g.m * g.c, rowStride: g.c, colStride: 1 },
+          g.m,
+          g.c,
+          nr,
+        ));
+      const staged = alloc(inputFloats * 4);
+      const input = alloc(paddedFloats * 4);
+      const pre = g.pre === "none" ? 0 : alloc(g.c * 8);
+      const v = alloc(POSITIONS * xiBytes);
+      const r = alloc(POSITIONS * rBytes);
+      const bias = alloc(g.m * 4);
+      const z = t.z ? alloc(outFloats * 4 + OVERREAD) : 0;
+      const out = alloc(outFloats * 4);
+
+      const f32 = new Float32Array(heap.memory.buffer);
+      const xFrom = n * inputFloats;
+      f32.set(t.x.subarray(xFrom, xFrom + inputFloats), staged / 4);
+      if (pre) {
+        f32.set(t.preScale!, pre / 4);
+        f32.set(t.preShift!, pre / 4 + g.c);
+      }
+      f32.fill(0, input / 4, input / 4 + paddedFloats);
+      const lo = g.pre === "bn_relu" ? 0 : -Infinity;
+      const shift = pre && pre + g.c * 4;
+      this.#stage(staged, input, g.c, g.h, g.w, hp, wp, g.padT, g.padL, pre, shift, lo);
+      this.#input(input, g.c, wp * 4, hp * wp * 4, tilesH, quadsW, v, xiBytes);
+      const products = weights.map((s, xi) => ({
+        v: v + xi * xiBytes,
+        s,
+        r: r + xi * rBytes,
+        cols: g.m,
+      }));
+      this.gemm.multiplyMany(products, tiles, g.c);
+      if (t.bias) f32.set(t.bias, bias / 4);
+      else f32.fill(0, bias / 4, bias / 4 + g.m);
+      const yFrom = n * outFloats;
+      if (t.z) f32.set(t.z.subarray(yFrom, yFrom + outFloats), z / 4);
+      const [clipLo, clipHi] = bounds(g.act);
+      this.#output(
+        r,
+        ldc * 4,
+        rBytes,
+        g.m,
+        tilesH,
+        quadsW,
+        out,
+        g.oh,
+        g.ow,
+        bias,
+        z,
+        clipLo,
+        clipHi,
+      );
+      y.set(f32.subarray(out / 4, out / 4 + outFloats), yFrom);
+    });
+  }
+}
+
+/**
+ * Multiply-adds of one image's direct conv below which Winograd does not pay on the CPU: the
+ * transforms and the hand-offs to the worker threads cost more than the products save
+ * (measured on 2 threads: CIFAR's 16-64 channel layers, 2.4 M multiply-adds, 0.85-1.2x the
+ * direct conv's time; ResNet's, 29-116 M, 0.57-0.73x; on one thread 0.58-0.62x and 0.6-0.9x).
+ */
+const MIN_WINOGRAD_MACS = 2 ** 23;
+
+/**
+ * True when the CPU path runs `g` as Winograd: 3x3, stride 1, no dilation, one group, and
+ * at least `MIN_WINOGRAD_MACS` multiply-adds per image.
+ */
+export function winogradOnCpu(g: ConvGeometry): boolean {
+  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilH === 1 &&
+    g.dilW === 1 && g.group === 1 && g.m * g.c * 9 * g.oh * g.ow >= MIN_WINOGRAD_MACS;
+}
+
+let shared: WasmWinograd | null | undefined;
+
+/**
+ * The process-wide Winograd conv on `sharedWasmGemm()`'s kernel and memory, or null where that
+ * is null (no WebAssembly SIMD, or no run-time compilation).
+ */
+export function sharedWasmWinograd(): WasmWinograd | null {
+  const gemm = sharedWasmGemm();
+  if (shared === undefined || shared?.gemm !== gemm) shared = gemm && new WasmWinograd(gemm);
+  return shared;
+}
