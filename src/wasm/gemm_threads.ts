@@ -1,7 +1,8 @@
 /**
  * Worker threads for the CPU matrix product: WasmGemm splits the S columns of a product
- * (whole `nr`-column panels) between its own thread and these workers, which run the same
- * kernel module over the same shared WebAssembly memory (gemm_worker.ts). Each worker has 16
+ * (whole `nr`-column panels), or a batch of independent products (whole products, listed in
+ * the shared memory), between its own thread and these workers, which run the same kernel
+ * module over the same shared WebAssembly memory (gemm_worker.ts). Each worker has 16
  * int32 control slots in a SharedArrayBuffer: a job counter the owner bumps (and notifies)
  * after writing the arguments, a done counter the worker sets when finished, a ready flag and
  * a failure flag. The owner waits with `Atomics.wait`, so a product costs no message passing

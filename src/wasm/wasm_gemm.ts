@@ -233,6 +233,25 @@ export class WasmGemm {
     return this.#packed({ ...x, constant: true }, lanes, depth, width, []);
   }
 
+  /**
+   * The heap address of a constant operand derived from `source` (transformed weights, say),
+   * packed like `packConstant` and cached under (`source`, `key`): only on a miss is
+   * `derive()` called for it [lanes, depth], so the derived array need not outlive the call.
+   */
+  packDerived(
+    source: ArrayBufferView,
+    key: string,
+    derive: () => MatrixView,
+    lanes: number,
+    depth: number,
+    width: number,
+  ): number {
+    const bytes = Math.ceil(lanes / width) * width * depth * 4;
+    return this.cache.getOrAdd(source, `${key} ${width} ${lanes} ${depth}`, bytes, (ptr) => {
+      this.#writePanels(derive(), lanes, depth, width, ptr);
+    });
+  }
+
   /** A heap block of `bytes` bytes, recorded in `scratch` to be freed after the product. */
   #alloc(bytes: number, scratch: number[]): number {
     const ptr = this.heap.alloc(bytes);
@@ -247,14 +266,7 @@ export class WasmGemm {
    */
   #packed(x: MatrixView, lanes: number, depth: number, width: number, scratch: number[]): number {
     const bytes = Math.ceil(lanes / width) * width * depth * 4;
-    const write = (ptr: number) => {
-      const full = Math.floor(lanes / width);
-      if (x.rowStride === 1 && full > 0) this.#packContiguous(x, full * width, depth, width, ptr);
-      else packPanels(x, 0, full * width, depth, width, this.#memory(), ptr / 4);
-      if (full * width < lanes) {
-        packPanels(x, full * width, lanes, depth, width, this.#memory(), ptr / 4);
-      }
-    };
+    const write = (ptr: number) => this.#writePanels(x, lanes, depth, width, ptr);
     if (x.constant) {
       const key = `${width} ${x.offset} ${x.rowStride} ${x.colStride} ${lanes} ${depth}`;
       return this.cache.getOrAdd(x.data, key, bytes, write);
@@ -262,6 +274,16 @@ export class WasmGemm {
     const ptr = this.#alloc(bytes, scratch);
     write(ptr);
     return ptr;
+  }
+
+  /** Writes x [lanes, depth] in panels of `width` lanes at `ptr` (the layout of `#packed`). */
+  #writePanels(x: MatrixView, lanes: number, depth: number, width: number, ptr: number): void {
+    const full = Math.floor(lanes / width);
+    if (x.rowStride === 1 && full > 0) this.#packContiguous(x, full * width, depth, width, ptr);
+    else packPanels(x, 0, full * width, depth, width, this.#memory(), ptr / 4);
+    if (full * width < lanes) {
+      packPanels(x, full * width, lanes, depth, width, this.#memory(), ptr / 4);
+    }
   }
 
   /**

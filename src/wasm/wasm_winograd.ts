@@ -7,8 +7,9 @@
  *    (winograd_kernel.ts), so that padding stays exactly 0;
  * 2. `winograd_input` writes the 16 transformed inputs V_xi [tiles, c] straight into the
  *    product's packed `mr`-lane panels, the tiles as the product's SIMD lanes;
- * 3. the transformed weights U_xi = G g G^T (float64, then f32; made once per weight array
- *    and packed once, like the direct conv's) are the other operand: 16 products
+ * 3. the transformed weights U_xi = G g G^T (float64, then f32; made and packed once per
+ *    weight array, cached with it like the direct conv's packed weights, 16/9 their size) are
+ *    the other operand: 16 products
  *    M_xi = V_xi U_xi^T [tiles, m], shared out between the threads a whole product at a time
  *    (`WasmGemm.multiplyMany`: two hand-offs per conv instead of sixteen);
  * 4. `winograd_output` computes the 2x2 outputs of 4 tiles at once and writes them with bias,
@@ -66,9 +67,6 @@ function bounds(act: Activation): [number, number] {
   if (act.kind === "clip") return [act.min, act.max];
   return [-Infinity, Infinity];
 }
-
-/** The transformed weights of each weight array: U_xi [m, c] for the 16 positions, in order. */
-const transformedWeights = new WeakMap<Float32Array, Float32Array>();
 
 /** U_xi = G g G^T of `w` [m, c, 3, 3] in float64, stored as f32 [16][m][c]. */
 function transformWeights(w: Float32Array, m: number, c: number): Float32Array {
@@ -131,17 +129,26 @@ export class WasmWinograd {
   /** Writes conv `g` of `t` (3x3, stride 1, dilation 1, one group) into `y` [n, m, oh, ow]. */
   conv(g: ConvGeometry, t: ConvTensors, y: Float32Array): void {
     this.gemm.cache.trim();
-    let u = transformedWeights.get(t.w);
-    if (!u) {
-      u = transformWeights(t.w, g.m, g.c);
-      transformedWeights.set(t.w, u);
-    }
-    for (let n = 0; n < g.n; n++) this.#convImage(g, t, u, y, n);
+    // The transformed weights live only while they are packed (on the first run).
+    let u: Float32Array | undefined;
+    const weights = Array.from({ length: POSITIONS }, (_, xi) =>
+      this.gemm.packDerived(
+        t.w,
+        `winograd ${xi}`,
+        () => {
+          u ??= transformWeights(t.w, g.m, g.c);
+          return { data: u, offset: xi * g.m * g.c, rowStride: g.c, colStride: 1 };
+        },
+        g.m,
+        g.c,
+        this.gemm.config.nr,
+      ));
+    for (let n = 0; n < g.n; n++) this.#convImage(g, t, weights, y, n);
   }
 
-  #convImage(g: ConvGeometry, t: ConvTensors, u: Float32Array, y: Float32Array, n: number) {
+  #convImage(g: ConvGeometry, t: ConvTensors, weights: number[], y: Float32Array, n: number) {
     const { heap } = this.gemm;
-    const { mr, nr } = this.gemm.config;
+    const { mr } = this.gemm.config;
     const tilesH = Math.ceil(g.oh / 2), quadsW = Math.ceil(Math.ceil(g.ow / 2) / 4);
     const tiles = tilesH * quadsW * 4;
     const hp = 2 * tilesH + 2, wp = 8 * quadsW + 2;
@@ -152,13 +159,6 @@ export class WasmWinograd {
     const outFloats = g.m * g.oh * g.ow;
 
     heap.withScratch((alloc) => {
-      const weights = Array.from({ length: POSITIONS }, (_, xi) =>
-        this.gemm.packConstant(
-          { data: u, offset: xi * g.m * g.c, rowStride: g.c, colStride: 1 },
-          g.m,
-          g.c,
-          nr,
-        ));
       const staged = alloc(inputFloats * 4);
       const input = alloc(paddedFloats * 4);
       const pre = g.pre === "none" ? 0 : alloc(g.c * 8);

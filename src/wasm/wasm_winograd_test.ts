@@ -79,6 +79,27 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name: "WasmWinograd transforms and packs each weight array once and reads the current input",
+  ignore: !wasmSimdSupported(),
+}, () => {
+  const winograd = new WasmWinograd(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic: "f32" }));
+  const { node, inputs } = convCpuSetup(41, CASES[0], ALL_EXTRAS);
+  const g = convGeometry(node, inputs);
+  const run = () => {
+    const y = new Float32Array(g.n * g.m * g.oh * g.ow);
+    winograd.conv(g, convTensors(inputs), y);
+    assertClose(y, conv.reference(node, inputs)[0].data, TOLERANCES.f32Kernel, "Winograd conv");
+  };
+  run();
+  const packed = winograd.gemm.cache.bytes;
+  assert.ok(packed > 0, "the transformed weights were cached");
+  const x = inputs[0]!.data;
+  x.forEach((v, i) => (x[i] = -v));
+  run();
+  assert.equal(winograd.gemm.cache.bytes, packed, "the cached weights were reused");
+});
+
 Deno.test("winogradOnCpu takes large 3x3 stride-1 one-group convs only", () => {
   const f32 = (shape: number[]): TensorType => ({ dtype: "f32", shape });
   const takes = (x: number[], w: number[], attrs: Record<string, unknown> = {}) => {
