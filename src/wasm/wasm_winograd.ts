@@ -68,24 +68,31 @@ function bounds(act: Activation): [number, number] {
   return [-Infinity, Infinity];
 }
 
-/** U_xi = G g G^T of `w` [m, c, 3, 3] in float64, stored as f32 [16][m][c]. */
+/**
+ * U_xi = G g G^T of `w` [m, c, 3, 3] in float64, stored as f32 [16][c][m] (each position's
+ * output channels contiguous, so that it packs with the kernel's `pack_W`).
+ */
 function transformWeights(w: Float32Array, m: number, c: number): Float32Array {
-  const g = WINOGRAD_F2.g;
-  const u = new Float32Array(POSITIONS * m * c);
-  const half = [0, 0, 0, 0].map(() => [0, 0, 0]);
-  for (let o = 0; o < m; o++) {
-    for (let k = 0; k < c; k++) {
+  const g = Float64Array.from(WINOGRAD_F2.g.flat());
+  const t = WINOGRAD_F2.t;
+  const plane = m * c;
+  const u = new Float32Array(t * t * plane);
+  const half = new Float64Array(t * 3);
+  // Input channel outermost: consecutive output channels write consecutive floats.
+  for (let k = 0; k < c; k++) {
+    for (let o = 0; o < m; o++) {
       const base = (o * c + k) * 9;
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < t; i++) {
+        const g0 = g[3 * i], g1 = g[3 * i + 1], g2 = g[3 * i + 2];
         for (let s = 0; s < 3; s++) {
-          half[i][s] = g[i][0] * w[base + s] + g[i][1] * w[base + 3 + s] +
-            g[i][2] * w[base + 6 + s];
+          half[3 * i + s] = g0 * w[base + s] + g1 * w[base + 3 + s] + g2 * w[base + 6 + s];
         }
       }
-      for (let i = 0; i < 4; i++) {
-        for (let j = 0; j < 4; j++) {
-          const v = half[i][0] * g[j][0] + half[i][1] * g[j][1] + half[i][2] * g[j][2];
-          u[((i * 4 + j) * m + o) * c + k] = v;
+      const at = k * m + o;
+      for (let i = 0; i < t; i++) {
+        const h0 = half[3 * i], h1 = half[3 * i + 1], h2 = half[3 * i + 2];
+        for (let j = 0; j < t; j++) {
+          u[(i * t + j) * plane + at] = h0 * g[3 * j] + h1 * g[3 * j + 1] + h2 * g[3 * j + 2];
         }
       }
     }
@@ -137,7 +144,7 @@ export class WasmWinograd {
         `winograd ${xi}`,
         () => {
           u ??= transformWeights(t.w, g.m, g.c);
-          return { data: u, offset: xi * g.m * g.c, rowStride: g.c, colStride: 1 };
+          return { data: u, offset: xi * g.m * g.c, rowStride: 1, colStride: g.m };
         },
         g.m,
         g.c,
