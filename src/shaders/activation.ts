@@ -64,6 +64,13 @@ export function activate(act: Activation, v: number): number {
   }
 }
 
+/** The [lo, hi] clamp equal to `act`: `min(max(v, lo), hi)` (none: the infinities). */
+export function activationBounds(act: Activation): [number, number] {
+  if (act.kind === "relu") return [0, Infinity];
+  if (act.kind === "clip") return [act.min, act.max];
+  return [-Infinity, Infinity];
+}
+
 /**
  * Uniform fields an activation travels in: every kernel compiles one form for all of them
  * (`activationWgsl`), so that the activation makes no pipeline variant (each costs 30-100 ms
@@ -76,14 +83,9 @@ export const ACTIVATION_UNIFORMS = { act_clamp: "u32", clip_min: "f32", clip_max
 export function activationUniforms(
   act: Activation,
 ): { act_clamp: number; clip_min: number; clip_max: number } {
-  switch (act.kind) {
-    case "none":
-      return { act_clamp: 0, clip_min: 0, clip_max: 0 };
-    case "relu":
-      return { act_clamp: 1, clip_min: 0, clip_max: Infinity };
-    case "clip":
-      return { act_clamp: 1, clip_min: act.min, clip_max: act.max };
-  }
+  if (act.kind === "none") return { act_clamp: 0, clip_min: 0, clip_max: 0 };
+  const [clipMin, clipMax] = activationBounds(act);
+  return { act_clamp: 1, clip_min: clipMin, clip_max: clipMax };
 }
 
 /**

@@ -23,6 +23,22 @@ export function whileBelow(f: FunctionBody, ptr: number, end: number, body: () =
   f.end();
 }
 
+/** Emits `counter = 0` and opens the loop that `endCountingLoop` closes. */
+export function beginCountingLoop(f: FunctionBody, counter: number): void {
+  f.i32Const(0).localSet(counter);
+  f.loop();
+}
+
+/**
+ * Closes a loop opened by `beginCountingLoop`: `counter += 1`, and another pass while it is
+ * below the i32 local `limit` (the body runs at least once).
+ */
+export function endCountingLoop(f: FunctionBody, counter: number, limit: number): void {
+  advance(f, counter, { const: 1 });
+  f.localGet(counter).localGet(limit).op("i32.lt_u").brIf(0);
+  f.end();
+}
+
 /** Emits `local += step` for an i32 local and a constant or another local's value. */
 export function advance(
   f: FunctionBody,

@@ -29,7 +29,7 @@
  */
 
 import type { ConvGeometry } from "../ops/conv.ts";
-import type { Activation } from "../shaders/activation.ts";
+import { activationBounds } from "../shaders/activation.ts";
 import { convKernelModule } from "./conv_kernel.ts";
 import { importLimits } from "./heap.ts";
 import { paddedExtent, type StageFn, windowOffsets } from "./stage_kernel.ts";
@@ -74,13 +74,6 @@ type StoreFn = (
 
 /** Bytes read past a tap by `gather_W`'s stride-2 loads, kept allocated after the input. */
 const OVERREAD = 16;
-
-/** The [lo, hi] clamp equal to `act`. */
-function bounds(act: Activation): [number, number] {
-  if (act.kind === "relu") return [0, Infinity];
-  if (act.kind === "clip") return [act.min, act.max];
-  return [-Infinity, Infinity];
-}
 
 /**
  * Conv on a `WasmGemm`'s kernel and memory.
@@ -189,7 +182,7 @@ export class WasmConv {
       else f32.fill(0, bias / 4, bias / 4 + g.mg);
       const yFrom = (n * g.m + mFrom) * pixels;
       if (t.z) f32.set(t.z.subarray(yFrom, yFrom + outFloats), z / 4);
-      const [lo, hi] = bounds(g.act);
+      const [lo, hi] = activationBounds(g.act);
       const store = swap ? this.#storeCols : this.#storeRows;
       store(r, resultRows(rows) * 4, rows, cols, out, pixels * 4, bias, z, lo, hi);
       y.set(f32.subarray(out / 4, out / 4 + outFloats), yFrom);

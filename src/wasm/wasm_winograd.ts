@@ -23,7 +23,7 @@
 
 import type { ConvGeometry } from "../ops/conv.ts";
 import { WINOGRAD_F2 } from "../ops/winograd_algorithms.ts";
-import type { Activation } from "../shaders/activation.ts";
+import { activationBounds } from "../shaders/activation.ts";
 import { resultRows } from "./gemm_blocks.ts";
 import { importLimits } from "./heap.ts";
 import type { StageFn } from "./stage_kernel.ts";
@@ -60,13 +60,6 @@ type OutputFn = (
 const POSITIONS = 16;
 /** Bytes `winograd_output` may read past the residual (whole f32x4s of a row's end). */
 const OVERREAD = 32;
-
-/** The [lo, hi] clamp equal to `act`. */
-function bounds(act: Activation): [number, number] {
-  if (act.kind === "relu") return [0, Infinity];
-  if (act.kind === "clip") return [act.min, act.max];
-  return [-Infinity, Infinity];
-}
 
 /**
  * U_xi = G g G^T of `w` [m, c, 3, 3] in float64, stored as f32 [16][c][m] (each position's
@@ -198,7 +191,7 @@ export class WasmWinograd {
       else f32.fill(0, bias / 4, bias / 4 + g.m);
       const yFrom = n * outFloats;
       if (t.z) f32.set(t.z.subarray(yFrom, yFrom + outFloats), z / 4);
-      const [clipLo, clipHi] = bounds(g.act);
+      const [clipLo, clipHi] = activationBounds(g.act);
       this.#output(
         r,
         ldc * 4,

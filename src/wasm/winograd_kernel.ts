@@ -24,7 +24,7 @@
  */
 
 import type { Matrix } from "../ops/winograd_algorithms.ts";
-import { advance, range } from "./emit_loops.ts";
+import { advance, beginCountingLoop, endCountingLoop, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
 import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
@@ -119,10 +119,8 @@ function emitInput(f: FunctionBody, mr: number, bt: Matrix) {
   const loads = range(4).map(() => f.addLocal("v128"));
   const d = range(4).map(() => range(4).map(() => f.addLocal("v128")));
 
-  f.i32Const(0).localSet(tr);
-  f.loop();
-  f.i32Const(0).localSet(q);
-  f.loop();
+  beginCountingLoop(f, tr);
+  beginCountingLoop(f, q);
   // tile = (tr * quadsW + q) * 4; dc = dst + ((tile / mr) * channels * mr + tile % mr) * 4
   f.localGet(tr).localGet(quadsW).op("i32.mul").localGet(q).op("i32.add").i32Const(4)
     .op("i32.mul").localSet(tile);
@@ -133,8 +131,7 @@ function emitInput(f: FunctionBody, mr: number, bt: Matrix) {
   f.localGet(tr).i32Const(2).op("i32.mul").localGet(rowBytes).op("i32.mul")
     .localGet(q).i32Const(32).op("i32.mul").op("i32.add").localGet(src).op("i32.add")
     .localSet(s);
-  f.i32Const(0).localSet(c);
-  f.loop();
+  beginCountingLoop(f, c);
   f.localGet(s).localSet(row);
   for (const patchRow of d) {
     [0, 16, 8, 24].forEach((offset, i) => {
@@ -154,15 +151,9 @@ function emitInput(f: FunctionBody, mr: number, bt: Matrix) {
   }
   advance(f, s, { local: planeBytes });
   advance(f, dc, { const: mr * 4 });
-  advance(f, c, { const: 1 });
-  f.localGet(c).localGet(channels).op("i32.lt_u").brIf(0);
-  f.end();
-  advance(f, q, { const: 1 });
-  f.localGet(q).localGet(quadsW).op("i32.lt_u").brIf(0);
-  f.end();
-  advance(f, tr, { const: 1 });
-  f.localGet(tr).localGet(tilesH).op("i32.lt_u").brIf(0);
-  f.end();
+  endCountingLoop(f, c, channels);
+  endCountingLoop(f, q, quadsW);
+  endCountingLoop(f, tr, tilesH);
 }
 
 /** `winograd_output` (module doc). */
@@ -175,8 +166,7 @@ function emitOutput(f: FunctionBody, at: Matrix) {
 
   f.localGet(lo).op("f32x4.splat").localSet(loV);
   f.localGet(hi).op("f32x4.splat").localSet(hiV);
-  f.i32Const(0).localSet(j);
-  f.loop();
+  beginCountingLoop(f, j);
   f.localGet(bias).localGet(j).i32Const(4).op("i32.mul").op("i32.add")
     .memory("v128.load32_splat").localSet(biasV);
   f.localGet(j).localGet(ldcBytes).op("i32.mul").localGet(r).op("i32.add").localSet(rj);
@@ -185,10 +175,8 @@ function emitOutput(f: FunctionBody, at: Matrix) {
     .localSet(offset);
   f.localGet(dst).localGet(offset).op("i32.add").localSet(outJ);
   f.localGet(z).localGet(offset).op("i32.add").localSet(zJ);
-  f.i32Const(0).localSet(tr);
-  f.loop();
-  f.i32Const(0).localSet(q);
-  f.loop();
+  beginCountingLoop(f, tr);
+  beginCountingLoop(f, q);
   // ptr = rj + 16 (tr * quadsW + q): the 4 tiles' products at position 0.
   f.localGet(tr).localGet(quadsW).op("i32.mul").localGet(q).op("i32.add").i32Const(16)
     .op("i32.mul").localGet(rj).op("i32.add").localSet(ptr);
@@ -229,13 +217,7 @@ function emitOutput(f: FunctionBody, at: Matrix) {
     });
     f.end();
   });
-  advance(f, q, { const: 1 });
-  f.localGet(q).localGet(quadsW).op("i32.lt_u").brIf(0);
-  f.end();
-  advance(f, tr, { const: 1 });
-  f.localGet(tr).localGet(tilesH).op("i32.lt_u").brIf(0);
-  f.end();
-  advance(f, j, { const: 1 });
-  f.localGet(j).localGet(channels).op("i32.lt_u").brIf(0);
-  f.end();
+  endCountingLoop(f, q, quadsW);
+  endCountingLoop(f, tr, tilesH);
+  endCountingLoop(f, j, channels);
 }
