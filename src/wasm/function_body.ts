@@ -163,6 +163,13 @@ export class FunctionBody {
     return this;
   }
 
+  /** `f32.const value` (rounded to f32). */
+  f32Const(value: number): this {
+    const bytes = new Uint8Array(new Float32Array([value]).buffer);
+    this.#code.push(0x43, ...bytes);
+    return this;
+  }
+
   /** `v128.const` of 16 zero bytes. */
   v128Zero(): this {
     this.#code.push(...simd(0x0c), ...new Array<number>(16).fill(0));

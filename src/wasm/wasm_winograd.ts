@@ -7,7 +7,7 @@
  *    (winograd_kernel.ts), so that padding stays exactly 0;
  * 2. `winograd_input` writes the 16 transformed inputs V_xi [tiles, c] straight into the
  *    product's packed `mr`-lane panels, the tiles as the product's SIMD lanes;
- * 3. the transformed weights U_xi = G g G^T (float64, then f32; made and packed once per
+ * 3. the transformed weights U_xi = G g G^T (`winograd_weights`, f32; made and packed once per
  *    weight array, cached with it like the direct conv's packed weights, 16/9 their size) are
  *    the other operand: 16 products
  *    M_xi = V_xi U_xi^T [tiles, m], shared out between the threads a whole product at a time
@@ -31,6 +31,13 @@ import type { ConvTensors } from "./wasm_conv.ts";
 import { sharedWasmGemm, type WasmGemm } from "./wasm_gemm.ts";
 import { winogradKernelModule } from "./winograd_kernel.ts";
 
+type WeightsFn = (
+  w: number,
+  quads: number,
+  channels: number,
+  dst: number,
+  planeBytes: number,
+) => void;
 type InputFn = (
   src: number,
   channels: number,
@@ -62,38 +69,6 @@ const POSITIONS = 16;
 const OVERREAD = 32;
 
 /**
- * U_xi = G g G^T of `w` [m, c, 3, 3] in float64, stored as f32 [16][c][m] (each position's
- * output channels contiguous, so that it packs with the kernel's `pack_W`).
- */
-function transformWeights(w: Float32Array, m: number, c: number): Float32Array {
-  const g = Float64Array.from(WINOGRAD_F2.g.flat());
-  const t = WINOGRAD_F2.t;
-  const plane = m * c;
-  const u = new Float32Array(t * t * plane);
-  const half = new Float64Array(t * 3);
-  // Input channel outermost: consecutive output channels write consecutive floats.
-  for (let k = 0; k < c; k++) {
-    for (let o = 0; o < m; o++) {
-      const base = (o * c + k) * 9;
-      for (let i = 0; i < t; i++) {
-        const g0 = g[3 * i], g1 = g[3 * i + 1], g2 = g[3 * i + 2];
-        for (let s = 0; s < 3; s++) {
-          half[3 * i + s] = g0 * w[base + s] + g1 * w[base + 3 + s] + g2 * w[base + 6 + s];
-        }
-      }
-      const at = k * m + o;
-      for (let i = 0; i < t; i++) {
-        const h0 = half[3 * i], h1 = half[3 * i + 1], h2 = half[3 * i + 2];
-        for (let j = 0; j < t; j++) {
-          u[(i * t + j) * plane + at] = h0 * g[3 * j] + h1 * g[3 * j + 1] + h2 * g[3 * j + 2];
-        }
-      }
-    }
-  }
-  return u;
-}
-
-/**
  * Winograd conv on a `WasmGemm`'s kernel and memory.
  *
  * @example
@@ -106,6 +81,7 @@ export class WasmWinograd {
   /** The product and the heap this conv runs on. */
   readonly gemm: WasmGemm;
   readonly #stage: StageFn;
+  readonly #weights: WeightsFn;
   readonly #input: InputFn;
   readonly #output: OutputFn;
 
@@ -114,14 +90,14 @@ export class WasmWinograd {
     this.gemm = gemm;
     const bytes = winogradKernelModule(
       gemm.config.mr,
-      WINOGRAD_F2.bt,
-      WINOGRAD_F2.at,
+      WINOGRAD_F2,
       importLimits(gemm.heap.memory),
     );
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
       env: { memory: gemm.heap.memory },
     });
     this.#stage = instance.exports.stage as StageFn;
+    this.#weights = instance.exports.winograd_weights as WeightsFn;
     this.#input = instance.exports.winograd_input as InputFn;
     this.#output = instance.exports.winograd_output as OutputFn;
   }
@@ -130,20 +106,40 @@ export class WasmWinograd {
   conv(g: ConvGeometry, t: ConvTensors, y: Float32Array): void {
     this.gemm.cache.trim();
     // The transformed weights live only while they are packed (on the first run).
+    const lanes = Math.ceil(g.m / 4) * 4;
     let u: Float32Array | undefined;
     const weights = Array.from({ length: POSITIONS }, (_, xi) =>
       this.gemm.packDerived(
         t.w,
         `winograd ${xi}`,
         () => {
-          u ??= transformWeights(t.w, g.m, g.c);
-          return { data: u, offset: xi * g.m * g.c, rowStride: 1, colStride: g.m };
+          u ??= this.#transformWeights(t.w, g.m, g.c);
+          return { data: u, offset: xi * lanes * g.c, rowStride: 1, colStride: lanes };
         },
         g.m,
         g.c,
         this.gemm.config.nr,
       ));
     for (let n = 0; n < g.n; n++) this.#convImage(g, t, weights, y, n);
+  }
+
+  /**
+   * U_xi = G g G^T of `w` [m, c, 3, 3] (`winograd_weights`), as f32 [16][c][m rounded up to
+   * 4]: each position's output channels contiguous, as the product packs them.
+   */
+  #transformWeights(w: Float32Array, m: number, c: number): Float32Array {
+    const { heap } = this.gemm;
+    const quads = Math.ceil(m / 4);
+    const plane = c * quads * 4;
+    return heap.withScratch((alloc) => {
+      const kernels = alloc(quads * 4 * c * 36);
+      const u = alloc(POSITIONS * plane * 4);
+      const f32 = new Float32Array(heap.memory.buffer);
+      f32.set(w.subarray(0, m * c * 9), kernels / 4);
+      f32.fill(0, kernels / 4 + m * c * 9, kernels / 4 + quads * 4 * c * 9);
+      this.#weights(kernels, quads, c, u, plane * 4);
+      return f32.slice(u / 4, u / 4 + POSITIONS * plane);
+    });
   }
 
   #convImage(g: ConvGeometry, t: ConvTensors, weights: number[], y: Float32Array, n: number) {

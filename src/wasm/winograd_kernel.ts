@@ -1,9 +1,13 @@
 /**
  * Generates the WebAssembly SIMD transforms of Winograd F(2x2, 3x3) for the CPU path
  * (wasm_winograd.ts drives them around the matrix product of gemm_kernel.ts), from the
- * algorithm's matrices (src/ops/winograd_algorithms.ts), whose coefficients must be 0 or +-1.
- * Each f32x4 holds 4 horizontally adjacent tiles of one channel. Addresses in bytes.
+ * algorithm's matrices (src/ops/winograd_algorithms.ts). Each f32x4 holds 4 horizontally
+ * adjacent tiles of one channel, or 4 output channels' kernels. Addresses in bytes.
  *
+ * - `winograd_weights(w, quads, channels, dst, planeBytes)`: for the kernels w [4 quads,
+ *   channels, 3, 3] writes G g G^T, position xi of kernel (o, k) at `dst + xi * planeBytes +
+ *   4 (k * 4 quads + o)`: each position's output channels contiguous, as the product packs
+ *   its constant operand.
  * - `stage(...)` (stage_kernel.ts) copies the image into a zero-padded layout [c, hp, wp]
  *   with the pre-activation applied; wp = 8 quadsW + 2 and hp = 2 tilesH + 2, so that every
  *   tile's 4x4 patch, of tile columns padded to a multiple of 4, lies inside it.
@@ -23,12 +27,14 @@
  * @module
  */
 
-import type { Matrix } from "../ops/winograd_algorithms.ts";
+import type { Matrix, WinogradAlgorithm } from "../ops/winograd_algorithms.ts";
 import { advance, beginCountingLoop, endCountingLoop, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
 import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
 
+/** `winograd_weights`' parameters. */
+const WEIGHTS_PARAMS: ValType[] = new Array(5).fill("i32");
 /** `winograd_input`'s parameters. */
 const INPUT_PARAMS: ValType[] = new Array(8).fill("i32");
 /** `winograd_output`'s parameters: 11 i32, then the f32 bounds. */
@@ -42,23 +48,22 @@ const INTERLEAVE_LOW = pick([0, 4, 1, 5]);
 const INTERLEAVE_HIGH = pick([2, 6, 3, 7]);
 
 /**
- * The Winograd module for V panels of `mr` lanes over the algorithm with input transform `bt`
- * and output transform `at`: imports `env.memory`, exports `stage`, `winograd_input` and
- * `winograd_output` (see the module doc).
+ * The Winograd module for V panels of `mr` lanes over F(2x2, 3x3) `alg`: imports
+ * `env.memory`, exports `stage`, `winograd_weights`, `winograd_input` and `winograd_output`
+ * (see the module doc).
  *
  * @example
  * ```ts
- * const bytes = winogradKernelModule(8, WINOGRAD_F2.bt, WINOGRAD_F2.at);
+ * const bytes = winogradKernelModule(8, WINOGRAD_F2);
  * ```
  */
 export function winogradKernelModule(
   mr: number,
-  bt: Matrix,
-  at: Matrix,
+  alg: WinogradAlgorithm,
   limits: MemoryLimits = { minPages: 1 },
 ): Uint8Array<ArrayBuffer> {
   if (mr % 4 !== 0) throw new RangeError(`Winograd V panels of ${mr} lanes: not whole f32x4s`);
-  if (bt.length !== 4 || at.length !== 2) {
+  if (alg.m !== 2) {
     throw new RangeError("The CPU Winograd kernel is F(2x2, 3x3) (4x4 patches, 2x2 outputs)");
   }
   const mod = new ModuleBuilder();
@@ -66,28 +71,31 @@ export function winogradKernelModule(
   const stage = mod.addFunction(STAGE_PARAMS, []);
   emitStage(stage.body);
   mod.exportFunction("stage", stage.index);
+  const weights = mod.addFunction(WEIGHTS_PARAMS, []);
+  emitWeights(weights.body, alg.g);
+  mod.exportFunction("winograd_weights", weights.index);
   const input = mod.addFunction(INPUT_PARAMS, []);
-  emitInput(input.body, mr, bt);
+  emitInput(input.body, mr, alg.bt);
   mod.exportFunction("winograd_input", input.index);
   const output = mod.addFunction(OUTPUT_PARAMS, []);
-  emitOutput(output.body, at);
+  emitOutput(output.body, alg.at);
   mod.exportFunction("winograd_output", output.index);
   return mod.encode();
 }
 
 /**
- * Pushes the f32x4 sum of `coeffs[k]` times local `terms[k]` (coefficients 0 or +-1, at least
- * one nonzero), positive terms first.
+ * Pushes the f32x4 sum of `coeffs[k]` times local `terms[k]` (at least one coefficient
+ * nonzero), positive terms first; a coefficient other than +-1 multiplies its term by a
+ * splat constant.
  */
 function combination(f: FunctionBody, coeffs: readonly number[], terms: readonly number[]) {
   const used = coeffs.map((c, k) => [c, terms[k]]).filter(([c]) => c !== 0);
-  if (used.length === 0 || used.some(([c]) => Math.abs(c) !== 1)) {
-    throw new RangeError(`Winograd coefficients [${coeffs}]: the CPU kernel takes 0 and +-1`);
-  }
+  if (used.length === 0) throw new RangeError("A Winograd transform row of zeros");
   used.sort((a, b) => b[0] - a[0]);
   if (used[0][0] < 0) f.v128Zero();
   used.forEach(([c, local], i) => {
     f.localGet(local);
+    if (Math.abs(c) !== 1) f.f32Const(Math.abs(c)).op("f32x4.splat").op("f32x4.mul");
     if (i > 0 || c < 0) f.op(c > 0 ? "f32x4.add" : "f32x4.sub");
   });
 }
@@ -110,6 +118,38 @@ function sandwich(f: FunctionBody, l: Matrix, x: readonly (readonly number[])[])
       return local;
     })
   );
+}
+
+/** `winograd_weights` (module doc): 4 output channels' kernels per f32x4. */
+function emitWeights(f: FunctionBody, g: Matrix) {
+  const [w, quads, channels, dst, planeBytes] = range(5);
+  const [k, oq, base, kernelBytes, at] = range(5).map(() => f.addLocal("i32"));
+  const taps = range(3).map(() => range(3).map(() => f.addLocal("v128")));
+  // kernelBytes: from one output channel's kernel to the next one's (channels * 9 floats).
+  f.localGet(channels).i32Const(36).op("i32.mul").localSet(kernelBytes);
+  beginCountingLoop(f, k);
+  beginCountingLoop(f, oq);
+  // base = w + (4 oq * channels + k) * 36: lane 0's kernel.
+  f.localGet(oq).i32Const(4).op("i32.mul").localGet(channels).op("i32.mul").localGet(k)
+    .op("i32.add").i32Const(36).op("i32.mul").localGet(w).op("i32.add").localSet(base);
+  taps.flat().forEach((local, tap) => {
+    f.localGet(base).memory("v128.load32_splat", 4 * tap);
+    for (let lane = 1; lane < 4; lane++) {
+      f.localGet(base).localGet(kernelBytes).i32Const(lane).op("i32.mul").op("i32.add")
+        .memory("f32.load", 4 * tap).lane("f32x4.replace_lane", lane);
+    }
+    f.localSet(local);
+  });
+  const u = sandwich(f, g, taps);
+  // at = dst + (k * 4 quads + 4 oq) * 4
+  f.localGet(k).localGet(quads).op("i32.mul").localGet(oq).op("i32.add").i32Const(16)
+    .op("i32.mul").localGet(dst).op("i32.add").localSet(at);
+  for (const local of u.flat()) {
+    f.localGet(at).localGet(local).memory("v128.store");
+    advance(f, at, { local: planeBytes });
+  }
+  endCountingLoop(f, oq, quads);
+  endCountingLoop(f, k, channels);
 }
 
 /** `winograd_input` (module doc). */
