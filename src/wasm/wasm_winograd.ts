@@ -9,9 +9,9 @@
  *    product's packed `mr`-lane panels, the tiles as the product's SIMD lanes;
  * 3. the transformed weights U_xi = G g G^T (`winograd_weights`, f32; made and packed once per
  *    weight array, cached with it like the direct conv's packed weights, 16/9 their size) are
- *    the other operand: 16 products
- *    M_xi = V_xi U_xi^T [tiles, m], shared out between the threads a whole product at a time
- *    (`WasmGemm.multiplyMany`: two hand-offs per conv instead of sixteen);
+ *    the other operand: 16 products M_xi = V_xi U_xi^T [tiles, m], shared out between the
+ *    threads a whole product at a time (`WasmGemm.multiplyMany`: one hand-off per worker and
+ *    image instead of one per product);
  * 4. `winograd_output` computes the 2x2 outputs of 4 tiles at once and writes them with bias,
  *    residual and activation applied.
  *
