@@ -44,6 +44,7 @@ import {
   PRE_SCALE,
   PRE_SHIFT,
   preWgsl,
+  residualSource,
   transposedWeightHooks,
   W,
   X,
@@ -290,7 +291,8 @@ const DIRECT_UNIFORMS = uniformLayout("Params", { total: "u32", ...CONV_UNIFORMS
 
 /**
  * Storage bindings of the conv kernels, in order: x (or `xs`, the shifted input, from scratch
- * buffer 0), w (or `wt`, the transposed weights, from derived buffer 0), (bias), (z),
+ * buffer 0), w (or `wt`, the transposed weights, from derived buffer 0), (bias), z (the
+ * weights' buffer again when there is no residual: `residualSource`),
  * (pre_scale, pre_shift: unless the shifted input has the pre-activation applied), y; then
  * `params`. Returns the binding sources and their WGSL declarations (vec4 arrays for the
  * `quad4` forms, z and y for the `quad4` epilogue; the copies' elements as `forms.storage`).
@@ -305,15 +307,18 @@ function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT
       ? [{ kind: "derived", index: 0 }, "wt", copy]
       : [{ kind: "input", index: W }, "w", "f32"],
   ];
-  const optional: [number, string][] = [];
-  if (g.hasBias) optional.push([B, "bias"]);
-  if (g.hasResidual) optional.push([Z, "z"]);
+  if (g.hasBias) inputs.push([{ kind: "input", index: B }, "bias", "f32"]);
+  // Without a residual, the weights' buffer stands in for z (see fusedKey).
+  inputs.push([
+    residualSource(g, inputs[1][0]),
+    "z",
+    forms.y === "quad4" ? "vec4<f32>" : "f32",
+  ]);
   if (g.pre !== "none" && forms.x !== "shifted") {
-    optional.push([PRE_SCALE, "pre_scale"], [PRE_SHIFT, "pre_shift"]);
-  }
-  for (const [index, name] of optional) {
-    const vec4 = name === "z" && forms.y === "quad4";
-    inputs.push([{ kind: "input", index }, name, vec4 ? "vec4<f32>" : "f32"]);
+    inputs.push(
+      [{ kind: "input", index: PRE_SCALE }, "pre_scale", "f32"],
+      [{ kind: "input", index: PRE_SHIFT }, "pre_shift", "f32"],
+    );
   }
   const bindings: GpuBindingSource[] = inputs.map(([source]) => source);
   bindings.push({ kind: "output", index: 0 });

@@ -471,13 +471,10 @@ gpuTest(
         assertClose(y.data, expected.data, TOLERANCES.f32Kernel, label);
       }
     }
-    // One variant per geometry and compiled extras; the activation is a uniform, not a variant.
-    const activations = new Set(FUSED_CASES.map((f) => f.act)).size;
-    assert.equal(
-      keys.size,
-      KERNEL_GEOMETRIES.length * FUSED_CASES.length / activations,
-      [...keys].join(", "),
-    );
+    // One variant per geometry and compiled extras (pre-activation, bias); the residual and
+    // the activation are uniforms, not variants.
+    const compiled = new Set(FUSED_CASES.map((f) => `${f.pre} ${f.bias}`)).size;
+    assert.equal(keys.size, KERNEL_GEOMETRIES.length * compiled, [...keys].join(", "));
   },
 );
 

@@ -9,7 +9,7 @@
 import { ACTIVATION_UNIFORMS, activationUniforms, activationWgsl } from "../shaders/activation.ts";
 import { repackElement, transposedIndexWgsl, WEIGHT_BLOCK } from "../shaders/conv_repack.ts";
 import type { ConvGeometry, PreActivation } from "./conv.ts";
-import type { StoragePrecision } from "./op.ts";
+import type { GpuBindingSource, StoragePrecision } from "./op.ts";
 
 /** Input slots of Conv (docs/ARCHITECTURE.md, "Fused ops"). */
 export const X = 0, W = 1, B = 2, Z = 3, PRE_SCALE = 4, PRE_SHIFT = 5;
@@ -42,6 +42,7 @@ export const CONV_UNIFORMS = {
   dil_w: "u32",
   pad_t: "i32",
   pad_l: "i32",
+  has_res: "u32",
   ...ACTIVATION_UNIFORMS,
 } as const;
 
@@ -67,16 +68,27 @@ export function convUniformValues(g: ConvGeometry) {
     dil_w: g.dilW,
     pad_t: g.padT,
     pad_l: g.padL,
+    has_res: Number(g.hasResidual),
     ...activationUniforms(g.act),
   };
 }
 
 /**
- * The compiled fused extras, as a pipeline key part; the activation is not one of them (its
- * kind travels in the uniforms, `ACTIVATION_UNIFORMS`).
+ * The compiled fused extras, as a pipeline key part. The residual and the activation are not
+ * among them: every kernel binds a `z` (`residualSource`) and adds it where the uniform
+ * `has_res` says so, and clamps as `ACTIVATION_UNIFORMS` say, so that neither makes a pipeline
+ * variant (each costs up to 1.5 s of compilation on lavapipe without its shader cache).
  */
 export function fusedKey(g: ConvGeometry): string {
-  return `pre-${g.pre}_bias${Number(g.hasBias)}_res${Number(g.hasResidual)}`;
+  return `pre-${g.pre}_bias${Number(g.hasBias)}`;
+}
+
+/**
+ * The buffer bound as `z`: the residual where the conv has one, else `stand_in`, a buffer the
+ * kernel already binds read-only and whose reads (bounds-checked, then not added) are wasted.
+ */
+export function residualSource(g: ConvGeometry, standIn: GpuBindingSource): GpuBindingSource {
+  return g.hasResidual ? { kind: "input", index: Z } : standIn;
 }
 
 /** WGSL applying the pre-activation of input channel `channel` to `v` of WGSL type `type`. */
@@ -107,7 +119,7 @@ export function epilogueWgsl(
   const finish = (v: string, at: string, vec4: boolean) => {
     const terms = [v];
     if (g.hasBias) terms.push(vec4 ? `vec4<f32>(bias[${m}])` : `bias[${m}]`);
-    if (g.hasResidual) terms.push(`z[${at}]`);
+    terms.push(`select(${vec4 ? "vec4<f32>" : "f32"}(0.0), z[${at}], params.has_res != 0u)`);
     return terms.join(" + ");
   };
   if (form === "scalar") {

@@ -49,10 +49,10 @@ import {
   PRE_SCALE,
   PRE_SHIFT,
   preWgsl,
+  residualSource,
   transposedWeightHooks,
   W,
   X,
-  Z,
 } from "./conv_wgsl.ts";
 import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "./op.ts";
 
@@ -143,18 +143,20 @@ function outputProgram(
   const layout = winogradLayout(g, alg);
   const quads = layout.cols / 4;
   const rows = g.m * quads;
-  const optional: [number, string][] = [];
-  if (g.hasBias) optional.push([B, "bias"]);
-  if (g.hasResidual) optional.push([Z, "z"]);
+  const products: GpuBindingSource = { kind: "scratch", index: 1 };
+  const epilogueReads: [GpuBindingSource, string][] = [];
+  if (g.hasBias) epilogueReads.push([{ kind: "input", index: B }, "bias"]);
+  // Without a residual, the products' buffer stands in for z (see fusedKey).
+  epilogueReads.push([residualSource(g, products), "z"]);
   const bindings: GpuBindingSource[] = [
-    { kind: "scratch", index: 1 },
-    ...optional.map(([index]): GpuBindingSource => ({ kind: "input", index })),
+    products,
+    ...epilogueReads.map(([source]) => source),
     { kind: "output", index: 0 },
   ];
-  const products = range(alg.t).map((i) =>
+  const positions = range(alg.t).map((i) =>
     range(alg.t).map((j) => `mm[(${i * alg.t + j}u * params.m + m) * params.quads + quad]`)
   );
-  const { lines, grid } = sandwichWgsl(alg.at, products, "y");
+  const { lines, grid } = sandwichWgsl(alg.at, positions, "y");
   const stores = grid.flatMap((row, dy) =>
     row.map((y, dx) =>
       `if (oy + ${dy}u < params.oh && ox + ${dx}u < params.ow) {
@@ -166,13 +168,13 @@ function outputProgram(
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> mm: array<vec4<f32>>;
 ${
-      optional.map(([, name], i) =>
+      epilogueReads.map(([, name], i) =>
         `@group(0) @binding(${i + 1}) var<storage, read> ${name}: array<f32>;`
       ).join("\n")
     }
-@group(0) @binding(${optional.length + 1}) var<storage, read_write> y: array<f32>;
+@group(0) @binding(${epilogueReads.length + 1}) var<storage, read_write> y: array<f32>;
 ${OUTPUT_UNIFORMS.struct}
-@group(0) @binding(${optional.length + 2}) var<uniform> params: Params;
+@group(0) @binding(${epilogueReads.length + 2}) var<uniform> params: Params;
 ${ACTIVATION_WGSL}
 
 ${rowKernelMain(WORKGROUP)}
