@@ -1,13 +1,16 @@
 /**
- * Where a model's GPU time goes: loads a full-size zoo-synth model (tests/_zoo.ts) into a GPU
- * session after the fusion passes a session applies, runs it once, then times every node's dispatches on their own (one compute pass
- * per node, GPU timestamps where the device has them, gpu_timer.ts), `--runs` times in
- * rounds over all nodes so that drifts of the host's speed spread over every node alike.
+ * Where a model's time goes, node by node. GPU (default): loads a full-size zoo-synth model
+ * (tests/_zoo.ts) into a GPU session after the fusion passes a session applies, runs it once,
+ * then times every node's dispatches on their own (one compute pass per node, GPU timestamps
+ * where the device has them, gpu_timer.ts), `--runs` times in rounds over all nodes so that
+ * drifts of the host's speed spread over every node alike. CPU (`--backend cpu`, on
+ * `--threads`): the wall time of each node's kernel inside whole runs.
  * Prints the whole run's median, the time per kind of node (op, and for Conv its kernel size
  * and stride) and the `--top` slowest nodes with their programs.
  *
  * ```sh
- * deno task bench:profile [--model resnet50-v1-12] [--batch N] [--f16] [--runs N] [--top N]
+ * deno task bench:profile [--model resnet50-v1-12] [--backend gpu|cpu] [--batch N] [--f16]
+ *   [--threads N] [--runs N] [--top N]
  * ```
  *
  * A node's inputs are whatever its buffers hold after the previous node's timing, which costs
@@ -19,11 +22,16 @@
 import { parseArgs } from "node:util";
 import { errorMessage } from "../src/errors.ts";
 import { openGpu } from "../src/executor/gpu_device.ts";
+import { CpuSession } from "../src/executor/cpu_executor.ts";
+import { cpuKernelsStarted } from "../src/executor/cpu_kernels.ts";
 import { GpuSession } from "../src/executor/gpu_executor.ts";
 import type { GpuDispatch } from "../src/executor/gpu_node_runner.ts";
-import type { Node, TensorType } from "../src/graph/types.ts";
+import type { Graph, Node, TensorType } from "../src/graph/types.ts";
 import { fusionPasses } from "../src/graph/passes/pipelines.ts";
 import { convertOnnx } from "../src/onnx/convert_model.ts";
+import type { StoragePrecision } from "../src/ops/op.ts";
+import { opFor } from "../src/ops/registry.ts";
+import { setCpuThreads } from "../src/wasm/cpu_threads.ts";
 import { randomTensor, seededRandom } from "../src/testing/random.ts";
 import { decodeModel } from "../src/weights/decode.ts";
 import { zooModel } from "../tests/_zoo.ts";
@@ -31,8 +39,8 @@ import { GpuTimer } from "./gpu_timer.ts";
 import { summarize } from "./stats.ts";
 import { fmt, formatTable } from "./table.ts";
 
-const USAGE = "usage: deno task bench:profile [--model NAME] [--batch N] [--f16] [--runs N] " +
-  "[--top N]";
+const USAGE = "usage: deno task bench:profile [--model NAME] [--backend gpu|cpu] [--batch N] " +
+  "[--f16] [--threads N] [--runs N] [--top N]";
 
 /** One node's dispatches and its measured median. */
 export interface NodeTime {
@@ -91,32 +99,27 @@ function positive(name: string, value: string): number {
   return n;
 }
 
-async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      model: { type: "string", default: "resnet50-v1-12" },
-      batch: { type: "string", default: "1" },
-      runs: { type: "string", default: "10" },
-      top: { type: "string", default: "15" },
-      f16: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  const [batch, runs, top] = (["batch", "runs", "top"] as const).map((k) => positive(k, values[k]));
-  const name = values.model;
-  const onnx = await Deno.readFile(await zooModel(name));
-  const { manifest, weights } = await convertOnnx(onnx, { name, source: `${name}-synth.onnx` });
-  const graph = fusionPasses((await decodeModel(manifest, weights)).graph);
+/** A measured profile: what was run, and each node's time. */
+interface Profile {
+  /** One line on the model, backend and timing. */
+  header: string;
+  /** Per node, in schedule order. */
+  times: NodeTime[];
+}
+
+/** Per-node GPU times (module doc). */
+async function profileGpu(
+  name: string,
+  graph: Graph,
+  batch: number,
+  runs: number,
+  storage: StoragePrecision,
+): Promise<Profile> {
   const gpu = await openGpu();
-  const storage = values.f16 ? "f16" : "f32";
   const session = await GpuSession.create(gpu, graph, { batch, storage });
   const timer = new GpuTimer(gpu);
   try {
-    const [input] = graph.inputs;
-    const type = session.types.get(input.name)!;
-    const tensor = randomTensor(seededRandom(1), "f32", type.shape);
-    await session.run({ [input.name]: tensor });
+    await session.run(randomInputs(graph, session.types));
     const groups = groupByNode(session.dispatches);
     const samples = new Map([...groups.keys()].map((node) => [node, [] as number[]]));
     const whole: number[] = [];
@@ -127,7 +130,7 @@ async function main(args: string[]): Promise<void> {
       }
     }
     const nodes = new Map(graph.nodes.map((n) => [n.name, n]));
-    const times: NodeTime[] = [...groups].map(([node, dispatches]) => {
+    const times = [...groups].map(([node, dispatches]) => {
       const n = nodes.get(node)!;
       return {
         node,
@@ -136,34 +139,112 @@ async function main(args: string[]): Promise<void> {
         ms: summarize(samples.get(node)!).median,
       };
     });
-    const sum = times.reduce((s, t) => s + t.ms, 0);
-    console.log(
-      `${name}, batch ${batch}, ${storage} storage on ${gpu.description} (${timer.mode} timing, ` +
-        `${runs} runs): whole run ${fmt(summarize(whole).median)} ms, nodes one by one ` +
-        `${fmt(sum)} ms in ${times.length} nodes, ${session.dispatches.length} dispatches\n`,
-    );
-    console.log(formatTable(["kind", "nodes", "ms", "share"], kindRows(times)));
-    const slowest = [...times].sort((a, b) => b.ms - a.ms).slice(0, top);
-    console.log(
-      `\n${
-        formatTable(
-          ["node", "kind", "ms", "share", "programs"],
-          slowest.map((t) => [
-            t.node,
-            t.kind,
-            fmt(t.ms),
-            `${fmt(100 * t.ms / sum, 2)}%`,
-            t.programs.join(", "),
-          ]),
-          2,
-        )
-      }`,
-    );
+    return {
+      header: `${name}, batch ${batch}, ${storage} storage on ${gpu.description} (${timer.mode} ` +
+        `timing, ${runs} runs): whole run ${fmt(summarize(whole).median)} ms, ` +
+        `${session.dispatches.length} dispatches`,
+      times,
+    };
   } finally {
     timer.dispose();
     session.dispose();
     gpu.device.destroy();
   }
+}
+
+/** Per-node CPU times: each kernel's wall time in whole runs (`CpuSession.run`'s observer). */
+async function profileCpu(
+  name: string,
+  graph: Graph,
+  batch: number,
+  runs: number,
+  threads: number,
+): Promise<Profile> {
+  setCpuThreads(threads);
+  await cpuKernelsStarted(graph);
+  const session = new CpuSession(graph, { batch });
+  const inputs = randomInputs(graph, session.types);
+  await session.run(inputs);
+  const samples = new Map<string, { node: Node; ms: number[] }>();
+  const whole: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    await session.run(inputs, (node, ms) => {
+      const entry = samples.get(node.name) ?? { node, ms: [] };
+      entry.ms.push(ms);
+      samples.set(node.name, entry);
+    });
+    whole.push(performance.now() - start);
+  }
+  const times = [...samples.values()].filter(({ node }) => !opFor(node).view).map((
+    { node, ms },
+  ) => ({
+    node: node.name,
+    kind: nodeKind(node, session.types.get(node.inputs[1])),
+    programs: [],
+    ms: summarize(ms).median,
+  }));
+  return {
+    header: `${name}, batch ${batch}, CPU path on ${threads} thread(s) (wall clock, ${runs} ` +
+      `runs): whole run ${fmt(summarize(whole).median)} ms`,
+    times,
+  };
+}
+
+/** Seeded random inputs for `graph`'s inputs at their types in `types`. */
+function randomInputs(graph: Graph, types: ReadonlyMap<string, TensorType>) {
+  const random = seededRandom(1);
+  return Object.fromEntries(
+    graph.inputs.map(({ name }) => [name, randomTensor(random, "f32", types.get(name)!.shape)]),
+  );
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: "string", default: "resnet50-v1-12" },
+      backend: { type: "string", default: "gpu" },
+      batch: { type: "string", default: "1" },
+      runs: { type: "string", default: "10" },
+      threads: { type: "string", default: "1" },
+      top: { type: "string", default: "15" },
+      f16: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  const [batch, runs, threads, top] = (["batch", "runs", "threads", "top"] as const).map((k) =>
+    positive(k, values[k])
+  );
+  if (values.backend !== "gpu" && values.backend !== "cpu") {
+    throw new Error(`--backend must be gpu or cpu, got "${values.backend}"`);
+  }
+  const name = values.model;
+  const onnx = await Deno.readFile(await zooModel(name));
+  const { manifest, weights } = await convertOnnx(onnx, { name, source: `${name}-synth.onnx` });
+  const graph = fusionPasses((await decodeModel(manifest, weights)).graph);
+  const { header, times } = values.backend === "cpu"
+    ? await profileCpu(name, graph, batch, runs, threads)
+    : await profileGpu(name, graph, batch, runs, values.f16 ? "f16" : "f32");
+  const sum = times.reduce((s, t) => s + t.ms, 0);
+  console.log(`${header}; nodes ${fmt(sum)} ms in ${times.length} nodes\n`);
+  console.log(formatTable(["kind", "nodes", "ms", "share"], kindRows(times)));
+  const slowest = [...times].sort((a, b) => b.ms - a.ms).slice(0, top);
+  console.log(
+    `\n${
+      formatTable(
+        ["node", "kind", "ms", "share", "programs"],
+        slowest.map((t) => [
+          t.node,
+          t.kind,
+          fmt(t.ms),
+          `${fmt(100 * t.ms / sum, 2)}%`,
+          t.programs.join(", "),
+        ]),
+        2,
+      )
+    }`,
+  );
 }
 
 if (import.meta.main) {

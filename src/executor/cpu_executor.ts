@@ -7,7 +7,7 @@
  */
 
 import { checkInputTensors, inferGraphTypes } from "../graph/shape_inference.ts";
-import type { Graph, Tensor, TensorType } from "../graph/types.ts";
+import type { Graph, Node, Tensor, TensorType } from "../graph/types.ts";
 import { opFor } from "../ops/registry.ts";
 import { type ExecutionPlan, type MemoryReport, planExecution } from "./plan.ts";
 
@@ -35,18 +35,26 @@ export class CpuSession {
     this.memory = this.plan.memory;
   }
 
-  /** Runs the graph on `inputs` (checked against the graph's inputs) and returns its outputs. */
+  /**
+   * Runs the graph on `inputs` (checked against the graph's inputs) and returns its outputs;
+   * `observe`, where given, gets each node and the milliseconds its kernel took (profiling).
+   */
   // deno-lint-ignore require-await -- async so that input errors reject like GPU errors do
-  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  async run(
+    inputs: Record<string, Tensor>,
+    observe?: (node: Node, ms: number) => void,
+  ): Promise<Record<string, Tensor>> {
     checkInputTensors(this.#graph, this.types, inputs);
     const live = new Map<string, Tensor>(Object.entries(inputs));
     const read = (name: string) => live.get(name) ?? this.#graph.initializers.get(name)!;
     this.plan.schedule.forEach((node, step) => {
       const args = node.inputs.map((name) => (name === "" ? undefined : read(name)));
       const def = opFor(node);
+      const start = performance.now();
       const outputs = this.plan.isView[step]
         ? [{ ...this.types.get(node.outputs[0])!, data: args[0]!.data }]
         : (def.cpu ?? def.reference)(node, args);
+      observe?.(node, performance.now() - start);
       node.outputs.forEach((name, i) => {
         if (name === "") return;
         const want = this.types.get(name)!;

@@ -55,6 +55,17 @@ Deno.test("CpuSession runs views without their kernels: no copy", async () => {
   assert.deepEqual(actual.f.data, runReference(graph, inputs).f.data);
 });
 
+Deno.test("CpuSession tells an observer each scheduled node and its non-negative time", async () => {
+  const graph = residualGraph();
+  const session = new CpuSession(graph, { batch: 2 });
+  const seen: string[] = [];
+  await session.run(randomInputs(graph, 2, 4), (node, ms) => {
+    assert.ok(ms >= 0, `${node.name}: ${ms} ms`);
+    seen.push(node.name);
+  });
+  assert.deepEqual(seen, session.plan.schedule.map((node) => node.name));
+});
+
 Deno.test("CpuSession reports the plan's memory figures", () => {
   const session = new CpuSession(residualGraph(), { batch: 2 });
   // Arena values (views share their source's storage): a [steps 0-2, until relu1 reads its
