@@ -173,13 +173,12 @@ export class WasmGemm {
 
   /**
    * Runs independent products R = V S of equal `rows` and `k` (operands as in `multiply`),
-   * spread over the threads a whole product at a time when there are at least as many as
-   * threads (one hand-off per thread instead of one per product), else one by one through
-   * `multiply`.
+   * spread over the threads a whole product at a time (one hand-off per thread instead of one
+   * per product); with one thread, or one product, one by one through `multiply`.
    */
   multiplyMany(products: readonly Product[], rows: number, k: number): void {
     const parts = Math.min(products.length, 1 + (this.#threads?.ready ?? 0));
-    if (parts <= 1 || products.length < parts) {
+    if (parts <= 1) {
       for (const p of products) this.multiply(p.v, p.s, p.r, rows, p.cols, k);
       return;
     }
