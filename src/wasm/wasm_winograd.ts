@@ -209,12 +209,13 @@ export class WasmWinograd {
 }
 
 /**
- * Multiply-adds of one image's direct conv below which Winograd does not pay on the CPU: the
- * transforms and the hand-offs to the worker threads cost more than the products save
- * (measured on 2 threads: CIFAR's 16-64 channel layers, 2.4 M multiply-adds, 0.85-1.2x the
- * direct conv's time; ResNet's, 29-116 M, 0.57-0.73x; on one thread 0.58-0.62x and 0.6-0.9x).
+ * Multiply-adds of one image's direct conv below which Winograd is not used on the CPU: the
+ * transforms and the hand-offs to the worker threads then cost about what the products save.
+ * Measured (Winograd / direct time, one thread and two): ResNet's layers (29-116 M) 0.58-0.62x
+ * and 0.57-0.73x; PreResNet-18 a0.25's (7.2 M) 0.58-0.80x and 0.71-1.14x; CIFAR ResNets' (2.4 M)
+ * 0.68-0.93x and 0.69-0.99x, where a tenth of a millisecond is within the noise.
  */
-const MIN_WINOGRAD_MACS = 2 ** 23;
+const MIN_WINOGRAD_MACS = 2 ** 21;
 
 /**
  * True when the CPU path runs `g` as Winograd: 3x3, stride 1, no dilation, one group, and

@@ -114,7 +114,8 @@ Deno.test("winogradOnCpu takes large 3x3 stride-1 one-group convs only", () => {
   };
   assert.equal(takes([1, 64, 56, 56], [64, 64, 3, 3]), true, "ResNet 64 @56");
   assert.equal(takes([1, 512, 7, 7], [512, 512, 3, 3]), true, "ResNet 512 @7");
-  assert.equal(takes([1, 16, 32, 32], [16, 16, 3, 3]), false, "CIFAR 16 @32: too small");
+  assert.equal(takes([1, 16, 32, 32], [16, 16, 3, 3]), true, "CIFAR 16 @32");
+  assert.equal(takes([1, 8, 16, 16], [8, 8, 3, 3]), false, "8 @16: too small");
   assert.equal(takes([1, 64, 56, 56], [64, 64, 3, 3], { strides: [2, 2] }), false, "stride 2");
   assert.equal(takes([1, 64, 56, 56], [64, 32, 3, 3], { group: 2 }), false, "two groups");
   assert.equal(takes([1, 64, 56, 56], [64, 64, 3, 3], { dilations: [2, 2] }), false, "dilated");
