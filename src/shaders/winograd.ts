@@ -3,7 +3,7 @@
  * each m x m block of outputs ("tile") of one channel is computed from the t x t input patch
  * under it (t = m + 2) as Y = A^T [ (G g G^T) * (B^T d B) ] A, t^2 multiplies per input
  * channel instead of 9 m^2 (Lavin and Gray, "Fast Algorithms for Convolutional Neural
- * Networks", 2016). Two algorithms, as data (`WinogradAlgorithm`):
+ * Networks", 2016). Two algorithms, as data in src/ops/winograd_algorithms.ts:
  * - F(2x2, 3x3): 16 multiplies per 4 outputs (0.44 of direct), transform coefficients 0, +-1
  *   and +-1/2, so a few roundings per value;
  * - F(4x4, 3x3): 36 per 16 outputs (0.25 of direct) and its transforms load 2.25 values per
