@@ -47,6 +47,7 @@ type InputFn = (
   quadsW: number,
   dst: number,
   xiBytes: number,
+  firstTile: number,
 ) => void;
 type OutputFn = (
   r: number,
@@ -85,9 +86,16 @@ export class WasmWinograd {
   readonly #input: InputFn;
   readonly #output: OutputFn;
 
-  /** Compiles the transforms for `gemm`'s V panel width over its memory. */
-  constructor(gemm: WasmGemm) {
+  readonly #batchBytes: number;
+
+  /**
+   * Compiles the transforms for `gemm`'s V panel width over its memory. `batchBytes` bounds
+   * the transformed inputs and products of one set of products: a batch's images share a set
+   * until theirs would pass it (one image at least); default 32 MiB.
+   */
+  constructor(gemm: WasmGemm, batchBytes = 2 ** 25) {
     this.gemm = gemm;
+    this.#batchBytes = batchBytes;
     const bytes = winogradKernelModule(
       gemm.config.mr,
       WINOGRAD_F2,
@@ -120,7 +128,12 @@ export class WasmWinograd {
         g.c,
         this.gemm.config.nr,
       ));
-    for (let n = 0; n < g.n; n++) this.#convImage(g, t, weights, y, n);
+    const { tiles } = winogradSizes(g);
+    const perImage = POSITIONS * tiles * (g.c + g.m) * 4;
+    const batch = Math.max(1, Math.floor(this.#batchBytes / perImage));
+    for (let n = 0; n < g.n; n += batch) {
+      this.#convImages(g, t, weights, y, n, Math.min(batch, g.n - n));
+    }
   }
 
   /**
@@ -142,21 +155,31 @@ export class WasmWinograd {
     });
   }
 
-  #convImage(g: ConvGeometry, t: ConvTensors, weights: number[], y: Float32Array, n: number) {
+  /**
+   * Images `first`..`first + count - 1`: each staged and transformed into its own tiles of the
+   * 16 V operands, one set of 16 products for them all (fewer, larger products on the threads),
+   * then each image's outputs.
+   */
+  #convImages(
+    g: ConvGeometry,
+    t: ConvTensors,
+    weights: number[],
+    y: Float32Array,
+    first: number,
+    count: number,
+  ) {
     const { heap } = this.gemm;
     const { mr } = this.gemm.config;
-    const tilesH = Math.ceil(g.oh / 2), quadsW = Math.ceil(Math.ceil(g.ow / 2) / 4);
-    const tiles = tilesH * quadsW * 4;
-    const hp = 2 * tilesH + 2, wp = 8 * quadsW + 2;
-    const inputFloats = g.c * g.h * g.w, paddedFloats = g.c * hp * wp;
+    const s = winogradSizes(g);
+    const tiles = s.tiles * count;
     const xiBytes = Math.ceil(tiles / mr) * mr * g.c * 4;
     const ldc = resultRows(tiles);
     const rBytes = g.m * ldc * 4;
     const outFloats = g.m * g.oh * g.ow;
 
     heap.withScratch((alloc) => {
-      const staged = alloc(inputFloats * 4);
-      const input = alloc(paddedFloats * 4);
+      const staged = alloc(s.inputFloats * 4);
+      const input = alloc(s.paddedFloats * 4);
       const pre = g.pre === "none" ? 0 : alloc(g.c * 8);
       const v = alloc(POSITIONS * xiBytes);
       const r = alloc(POSITIONS * rBytes);
@@ -165,47 +188,68 @@ export class WasmWinograd {
       const out = alloc(outFloats * 4);
 
       const f32 = new Float32Array(heap.memory.buffer);
-      const xFrom = n * inputFloats;
-      f32.set(t.x.subarray(xFrom, xFrom + inputFloats), staged / 4);
       if (pre) {
         f32.set(t.preScale!, pre / 4);
         f32.set(t.preShift!, pre / 4 + g.c);
       }
-      f32.fill(0, input / 4, input / 4 + paddedFloats);
       const lo = g.pre === "bn_relu" ? 0 : -Infinity;
       const shift = pre && pre + g.c * 4;
-      this.#stage(staged, input, g.c, g.h, g.w, hp, wp, g.padT, g.padL, pre, shift, lo);
-      this.#input(input, g.c, wp * 4, hp * wp * 4, tilesH, quadsW, v, xiBytes);
-      const products = weights.map((s, xi) => ({
+      for (let i = 0; i < count; i++) {
+        const xFrom = (first + i) * s.inputFloats;
+        f32.set(t.x.subarray(xFrom, xFrom + s.inputFloats), staged / 4);
+        f32.fill(0, input / 4, input / 4 + s.paddedFloats);
+        this.#stage(staged, input, g.c, g.h, g.w, s.hp, s.wp, g.padT, g.padL, pre, shift, lo);
+        const { wp, hp, tilesH, quadsW } = s;
+        this.#input(input, g.c, wp * 4, hp * wp * 4, tilesH, quadsW, v, xiBytes, i * s.tiles);
+      }
+      const products = weights.map((w, xi) => ({
         v: v + xi * xiBytes,
-        s,
+        s: w,
         r: r + xi * rBytes,
         cols: g.m,
       }));
       this.gemm.multiplyMany(products, tiles, g.c);
       if (t.bias) f32.set(t.bias, bias / 4);
       else f32.fill(0, bias / 4, bias / 4 + g.m);
-      const yFrom = n * outFloats;
-      if (t.z) f32.set(t.z.subarray(yFrom, yFrom + outFloats), z / 4);
       const [clipLo, clipHi] = activationBounds(g.act);
-      this.#output(
-        r,
-        ldc * 4,
-        rBytes,
-        g.m,
-        tilesH,
-        quadsW,
-        out,
-        g.oh,
-        g.ow,
-        bias,
-        z,
-        clipLo,
-        clipHi,
-      );
-      y.set(f32.subarray(out / 4, out / 4 + outFloats), yFrom);
+      for (let i = 0; i < count; i++) {
+        const yFrom = (first + i) * outFloats;
+        if (t.z) f32.set(t.z.subarray(yFrom, yFrom + outFloats), z / 4);
+        const image = r + i * s.tiles * 4;
+        this.#output(
+          image,
+          ldc * 4,
+          rBytes,
+          g.m,
+          s.tilesH,
+          s.quadsW,
+          out,
+          g.oh,
+          g.ow,
+          bias,
+          z,
+          clipLo,
+          clipHi,
+        );
+        y.set(f32.subarray(out / 4, out / 4 + outFloats), yFrom);
+      }
     });
   }
+}
+
+/** The tile grid and padded input of one image of `g` (module doc). */
+function winogradSizes(g: ConvGeometry) {
+  const tilesH = Math.ceil(g.oh / 2), quadsW = Math.ceil(Math.ceil(g.ow / 2) / 4);
+  const hp = 2 * tilesH + 2, wp = 8 * quadsW + 2;
+  return {
+    tilesH,
+    quadsW,
+    tiles: tilesH * quadsW * 4,
+    hp,
+    wp,
+    inputFloats: g.c * g.h * g.w,
+    paddedFloats: g.c * hp * wp,
+  };
 }
 
 /**

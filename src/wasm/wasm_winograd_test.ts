@@ -17,15 +17,15 @@ import { WasmWinograd, winogradOnCpu } from "./wasm_winograd.ts";
 
 /**
  * 3x3 stride-1 geometries: partial 2x2 tiles on both axes with a second quad of tile columns,
- * batch 2 with asymmetric padding and output channels past several panels, a single output
+ * batch 3 with asymmetric padding and output channels past several panels, a single output
  * (VALID), SAME padding, rows of 3 quads (whole f32x4 stores and a lane-by-lane tail), one
  * input and output channel.
  */
 const CASES: ConvCpuCase[] = [
   { name: "17x15 pad 1", x: [1, 5, 17, 15], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
   {
-    name: "batch 2, pads 0 2 1 0, 70 channels",
-    x: [2, 3, 9, 6],
+    name: "batch 3, pads 0 2 1 0, 70 channels",
+    x: [3, 3, 9, 6],
     w: [70, 3, 3, 3],
     attrs: { pads: [0, 2, 1, 0] },
   },
@@ -37,7 +37,10 @@ const CASES: ConvCpuCase[] = [
 
 const BN_CLIP: ConvFusion = { pre: "bn", bias: true, residual: false, act: "clip" };
 
-/** Instances: the default tile, odd tiles (V panels of 12 and 4 lanes), and 3 threads. */
+/**
+ * Instances: the default tile, odd tiles (V panels of 12 and 4 lanes), 3 threads, and a batch
+ * split into one set of products per image.
+ */
 async function instances(): Promise<[string, WasmWinograd][]> {
   const arithmetic = relaxedSimdSupported() ? "f32-fma" : "f32";
   const threaded = new WasmGemm({ mr: 8, nr: 4, chunk: 7, arithmetic }, { threads: 3 });
@@ -55,6 +58,10 @@ async function instances(): Promise<[string, WasmWinograd][]> {
       new WasmWinograd(new WasmGemm({ mr: 4, nr: 8, chunk: 5, arithmetic: "f32" })),
     ],
     ["8x4 3 threads", new WasmWinograd(threaded)],
+    [
+      "8x6, one image per set of products",
+      new WasmWinograd(new WasmGemm({ ...DEFAULT_KERNEL, arithmetic }), 1),
+    ],
   ];
 }
 

@@ -11,10 +11,11 @@
  * - `stage(...)` (stage_kernel.ts) copies the image into a zero-padded layout [c, hp, wp]
  *   with the pre-activation applied; wp = 8 quadsW + 2 and hp = 2 tilesH + 2, so that every
  *   tile's 4x4 patch, of tile columns padded to a multiple of 4, lies inside it.
- * - `winograd_input(src, channels, rowBytes, planeBytes, tilesH, quadsW, dst, xiBytes)`: for
- *   every tile T = (row * quadsW + quad) * 4 + lane and channel c, writes B^T d B, position xi
- *   of it to the product's V operand xi (`dst + xi * xiBytes`) in `mr`-lane panels (lane T of
- *   panel T / mr at depth c). A row of 4 tiles' patches is 4 f32x4 loads (columns 0-3, 4-7,
+ * - `winograd_input(src, channels, rowBytes, planeBytes, tilesH, quadsW, dst, xiBytes,
+ *   firstTile)`: for every tile T = firstTile + (row * quadsW + quad) * 4 + lane (an image's
+ *   tiles follow the previous images') and channel c, writes B^T d B, position xi of it to the
+ *   product's V operand xi (`dst + xi * xiBytes`) in `mr`-lane panels (lane T of panel T / mr
+ *   at depth c). A row of 4 tiles' patches is 4 f32x4 loads (columns 0-3, 4-7,
  *   2-5, 6-9) and 4 shuffles (their even and odd lanes): columns 2q..2q+3 of the 4 tiles.
  * - `winograd_output(r, ldcBytes, rBytes, channels, tilesH, quadsW, dst, oh, ow, bias, z, lo,
  *   hi)`: reads the 16 products (position xi column-major at `r + xi * rBytes`, tile T of
@@ -36,7 +37,7 @@ import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
 /** `winograd_weights`' parameters. */
 const WEIGHTS_PARAMS: ValType[] = new Array(5).fill("i32");
 /** `winograd_input`'s parameters. */
-const INPUT_PARAMS: ValType[] = new Array(8).fill("i32");
+const INPUT_PARAMS: ValType[] = new Array(9).fill("i32");
 /** `winograd_output`'s parameters: 11 i32, then the f32 bounds. */
 const OUTPUT_PARAMS: ValType[] = [...new Array<ValType>(11).fill("i32"), "f32", "f32"];
 
@@ -154,16 +155,17 @@ function emitWeights(f: FunctionBody, g: Matrix) {
 
 /** `winograd_input` (module doc). */
 function emitInput(f: FunctionBody, mr: number, bt: Matrix) {
-  const [src, channels, rowBytes, planeBytes, tilesH, quadsW, dst, xiBytes] = range(8);
+  const [src, channels, rowBytes, planeBytes, tilesH, quadsW, dst, xiBytes, firstTile] = range(9);
   const [tr, q, c, tile, s, dc, row, at] = range(8).map(() => f.addLocal("i32"));
   const loads = range(4).map(() => f.addLocal("v128"));
   const d = range(4).map(() => range(4).map(() => f.addLocal("v128")));
 
   beginCountingLoop(f, tr);
   beginCountingLoop(f, q);
-  // tile = (tr * quadsW + q) * 4; dc = dst + ((tile / mr) * channels * mr + tile % mr) * 4
+  // tile = firstTile + (tr * quadsW + q) * 4;
+  // dc = dst + ((tile / mr) * channels * mr + tile % mr) * 4
   f.localGet(tr).localGet(quadsW).op("i32.mul").localGet(q).op("i32.add").i32Const(4)
-    .op("i32.mul").localSet(tile);
+    .op("i32.mul").localGet(firstTile).op("i32.add").localSet(tile);
   f.localGet(tile).i32Const(mr).op("i32.div_u").localGet(channels).op("i32.mul").i32Const(mr)
     .op("i32.mul").localGet(tile).i32Const(mr).op("i32.rem_u").op("i32.add").i32Const(4)
     .op("i32.mul").localGet(dst).op("i32.add").localSet(dc);
