@@ -9,6 +9,7 @@
 import { ACTIVATION_UNIFORMS, activationUniforms, activationWgsl } from "../shaders/activation.ts";
 import { repackElement, transposedIndexWgsl, WEIGHT_BLOCK } from "../shaders/conv_repack.ts";
 import type { ConvGeometry, PreActivation } from "./conv.ts";
+import { CONV_WINDOW_UNIFORMS, convWindowUniforms } from "./conv_window.ts";
 import type { GpuBindingSource, StoragePrecision } from "./op.ts";
 
 /** Input slots of Conv (docs/ARCHITECTURE.md, "Fused ops"). */
@@ -21,7 +22,7 @@ export const X = 0, W = 1, B = 2, Z = 3, PRE_SCALE = 4, PRE_SHIFT = 5;
  */
 export type EpilogueForm = "scalar" | "quad4" | "lanes";
 
-/** Shape and activation uniforms common to the conv kernels. */
+/** Shape, window (`CONV_WINDOW_UNIFORMS`), residual and activation uniforms of the conv kernels. */
 export const CONV_UNIFORMS = {
   c: "u32",
   h: "u32",
@@ -31,17 +32,10 @@ export const CONV_UNIFORMS = {
   mg: "u32",
   oh: "u32",
   ow: "u32",
-  kh: "u32",
-  kw: "u32",
   hw: "u32",
   ohw: "u32",
   khw: "u32",
-  stride_h: "u32",
-  stride_w: "u32",
-  dil_h: "u32",
-  dil_w: "u32",
-  pad_t: "i32",
-  pad_l: "i32",
+  ...CONV_WINDOW_UNIFORMS,
   has_res: "u32",
   ...ACTIVATION_UNIFORMS,
 } as const;
@@ -57,17 +51,10 @@ export function convUniformValues(g: ConvGeometry) {
     mg: g.mg,
     oh: g.oh,
     ow: g.ow,
-    kh: g.kh,
-    kw: g.kw,
     hw: g.h * g.w,
     ohw: g.oh * g.ow,
     khw: g.kh * g.kw,
-    stride_h: g.strideH,
-    stride_w: g.strideW,
-    dil_h: g.dilH,
-    dil_w: g.dilW,
-    pad_t: g.padT,
-    pad_l: g.padL,
+    ...convWindowUniforms(g),
     has_res: Number(g.hasResidual),
     ...activationUniforms(g.act),
   };
