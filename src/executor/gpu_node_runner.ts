@@ -204,9 +204,8 @@ export async function prepareNodeOnGpu(
   variant?: GpuPlan,
 ): Promise<PreparedNode> {
   const { device } = gpu;
-  const planned = planNodeOnGpu(gpu, node, inputs, storage);
-  const { outputs } = planned;
-  const plan = variant ?? planned.plan;
+  const outputs = opFor(node).inferTypes(node, inputs);
+  const plan = variant ?? gpuPlanFor(gpu, node, inputs, outputs, storage);
   const inputBuffers = inputs.map((t, i) =>
     t ? track(uploadTensor(device, t, `${node.name}:in${i}`)) : undefined
   );
