@@ -125,6 +125,36 @@ export function wrap(obj: object, key: string, wrapper: (original: Method) => Me
   };
 }
 
+/**
+ * Records, until `stop` is called, the buffers `device` creates (with their labels) and every
+ * `destroy` call on them, in order (a buffer destroyed twice appears twice).
+ */
+export function trackBuffers(device: GPUDevice): {
+  created: { buffer: GPUBuffer; label: string }[];
+  destroyed: { buffer: GPUBuffer; label: string }[];
+  stop: () => void;
+} {
+  const created: { buffer: GPUBuffer; label: string }[] = [];
+  const destroyed: { buffer: GPUBuffer; label: string }[] = [];
+  const stop = wrap(
+    device,
+    "createBuffer",
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const buffer = original.apply(this, args) as GPUBuffer;
+        const entry = { buffer, label: (args[0] as GPUBufferDescriptor).label ?? "" };
+        created.push(entry);
+        wrap(buffer, "destroy", (destroy) =>
+          function (this: unknown) {
+            destroyed.push(entry);
+            return destroy.apply(this);
+          });
+        return buffer;
+      },
+  );
+  return { created, destroyed, stop };
+}
+
 /** Counts calls of the named methods of `obj` until the returned `stop` is called. */
 export function countCalls(
   obj: object,

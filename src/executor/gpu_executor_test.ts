@@ -3,7 +3,14 @@ import type { Graph } from "../graph/types.ts";
 import { opFor } from "../ops/registry.ts";
 import { gpuTest } from "../testing/gpu.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
-import { convGraph, countCalls, randomInputs, residualGraph, wrap } from "./_testing.ts";
+import {
+  convGraph,
+  countCalls,
+  randomInputs,
+  residualGraph,
+  trackBuffers,
+  wrap,
+} from "./_testing.ts";
 import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { GpuSession } from "./gpu_executor.ts";
 import { runReference } from "./reference.ts";
@@ -71,24 +78,10 @@ gpuTest("GpuSession labels its GPU objects and dispose destroys every buffer", a
 }) => {
   const graph = residualGraph();
   const { device } = gpu;
-  const buffers: { buffer: GPUBuffer; label: string }[] = [];
-  const destroyed = new Set<GPUBuffer>();
   const bindGroupLabels: string[] = [];
-  const restoreBuffers = wrap(
-    device,
-    "createBuffer",
-    (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        const buffer = original.apply(this, args) as GPUBuffer;
-        buffers.push({ buffer, label: (args[0] as GPUBufferDescriptor).label ?? "" });
-        wrap(buffer, "destroy", (destroy) =>
-          function (this: unknown) {
-            destroyed.add(buffer);
-            return destroy.apply(this);
-          });
-        return buffer;
-      },
-  );
+  const tracked = trackBuffers(device);
+  const buffers = tracked.created;
+  const destroyedBuffers = () => new Set(tracked.destroyed.map((d) => d.buffer));
   const restoreBindGroups = wrap(
     device,
     "createBindGroup",
@@ -102,7 +95,7 @@ gpuTest("GpuSession labels its GPU objects and dispose destroys every buffer", a
   try {
     session = await GpuSession.create(gpu, graph, { batch: 1, cache });
   } finally {
-    restoreBuffers();
+    tracked.stop();
     restoreBindGroups();
   }
   assert.ok(buffers.length > 0);
@@ -115,9 +108,9 @@ gpuTest("GpuSession labels its GPU objects and dispose destroys every buffer", a
   kernels.forEach((node, i) => {
     assert.ok(bindGroupLabels[i].startsWith(`${node.name} (${node.op})`), bindGroupLabels[i]);
   });
-  assert.equal(destroyed.size, 0);
+  assert.equal(destroyedBuffers().size, 0);
   session.dispose();
-  assert.equal(destroyed.size, buffers.length, "dispose left buffers alive");
+  assert.equal(destroyedBuffers().size, buffers.length, "dispose left buffers alive");
   await assert.rejects(session.run(randomInputs(graph, 1, 1)), /has been disposed/);
 });
 
@@ -205,22 +198,7 @@ gpuTest("GpuSession transposes constant conv weights once, at load, and frees th
 }) => {
   const graph = convGraph();
   const { device } = gpu;
-  const destroyed: string[] = [];
-  const restoreBuffers = wrap(
-    device,
-    "createBuffer",
-    (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        const buffer = original.apply(this, args) as GPUBuffer;
-        const label = (args[0] as GPUBufferDescriptor).label ?? "";
-        wrap(buffer, "destroy", (destroy) =>
-          function (this: unknown) {
-            destroyed.push(label);
-            return destroy.apply(this);
-          });
-        return buffer;
-      },
-  );
+  const tracked = trackBuffers(device);
   let session: GpuSession | undefined;
   let atLoad: Map<string, number>;
   try {
@@ -228,10 +206,14 @@ gpuTest("GpuSession transposes constant conv weights once, at load, and frees th
       session = await GpuSession.create(registerKernel(gpu), graph, { batch: 2, cache });
     });
   } finally {
-    restoreBuffers();
+    tracked.stop();
   }
   assert.equal(transpositions(atLoad), 1, `load dispatches ${[...atLoad]}`);
-  assert.deepEqual(destroyed, ["weight w"], "the weights are read at load only");
+  assert.deepEqual(
+    tracked.destroyed.map((d) => d.label),
+    ["weight w"],
+    "the weights are read at load only",
+  );
   const onQueue = countCalls(device.queue, ["submit"]);
   let perRun: Map<string, number>;
   try {
