@@ -25,24 +25,18 @@
  * matrix product in WebAssembly SIMD, src/wasm/wasm_qconv.ts; depthwise ones, and engines
  * without SIMD, in TypeScript with the input converted to i8 once).
  *
- * GPU: one invocation computes 4 output channels (one word) for 4 adjacent output pixels;
- * dense convs take `dot4I8Packed` of an input word (4 channels, XOR 0x80 for u8) with each of
- * the 4 filters' words, depthwise convs multiply unpacked lanes. int32 accumulation, then the
- * exact requantization of src/shaders/requantize.ts and the optional table lookup. Compiled
- * in: dtype, dense/depthwise, weight zero points, residual role, workgroup size.
+ * GPU: qlinear_conv_nhwc_gpu.ts (a register GEMM on CPU-like adapters, a direct kernel
+ * elsewhere).
  *
  * @module
  */
 
 import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
-import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
-import { BYTE_OF_WGSL, i8Offset, LUT_BYTE_WGSL } from "../shaders/int8_pack.ts";
-import { I32_TO_F32_WGSL, REQUANTIZE_WGSL } from "../shaders/requantize.ts";
-import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { intAttr, intsAttr, nodeLabel, requireOutputs, stringAttr } from "./attributes.ts";
-import { CONV_WINDOW_UNIFORMS, type ConvWindow, convWindowUniforms } from "./conv_window.ts";
+import type { ConvWindow } from "./conv_window.ts";
 import { checkNhwc4 } from "./nhwc4.ts";
-import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
+import type { OpDef } from "./op.ts";
+import { qconvNhwcGpuPlan } from "./qlinear_conv_nhwc_gpu.ts";
 import { quantRange, requantize, wrapInt32 } from "./quant_math.ts";
 import { type QConvTensors, sharedWasmQConv } from "../wasm/wasm_qconv.ts";
 
@@ -341,189 +335,11 @@ export function qconvNhwcTypeScript(
   return [y];
 }
 
-/** Output pixels one invocation computes (adjacent along the output row). */
-const PIXELS = 4;
-const WORKGROUP_SIZE = 64;
-
-const PARAMS = uniformLayout("Params", {
-  invocations: "u32",
-  tiles_w: "u32",
-  h: "u32",
-  w: "u32",
-  cw: "u32",
-  oh: "u32",
-  ow: "u32",
-  mw: "u32",
-  ...CONV_WINDOW_UNIFORMS,
-  x_pad: "u32",
-  y_zero: "i32",
-});
-
-/** The compiled variant: everything that changes the WGSL text. */
-interface Variant {
-  dtype: "u8" | "i8";
-  depthwise: boolean;
-  zeroPoints: boolean;
-  residual: ResidualRole;
-}
-
-function variantKey(v: Variant): string {
-  return `qlinear_conv_nhwc_${v.dtype}_${v.depthwise ? "dw" : "dense"}_zp${Number(v.zeroPoints)}` +
-    `_res-${v.residual}_px${PIXELS}_wg${WORKGROUP_SIZE}`;
-}
-
-/** Storage bindings in order: x, w, bias, scale, (z), (r, lut), y. */
-function bindingsOf(v: Variant): { sources: GpuBindingSource[]; decls: string } {
-  const inputs: [number, string, string][] = [
-    [X, "x", "u32"],
-    [W, "w", "u32"],
-    [B, "bias", "i32"],
-    [S, "scale", "f32"],
-  ];
-  if (v.zeroPoints) inputs.push([Z, "zps", "i32"]);
-  if (v.residual !== "none") inputs.push([R, "r", "u32"], [T, "lut", "u32"]);
-  const decls = inputs.map(([, name, type], i) =>
-    `@group(0) @binding(${i}) var<storage, read> ${name}: array<${type}>;`
-  );
-  decls.push(`@group(0) @binding(${inputs.length}) var<storage, read_write> y: array<u32>;`);
-  decls.push(`@group(0) @binding(${inputs.length + 1}) var<uniform> params: Params;`);
-  return {
-    sources: [
-      ...inputs.map(([index]) => ({ kind: "input", index }) as const),
-      { kind: "output", index: 0 },
-    ],
-    decls: decls.join("\n"),
-  };
-}
-
-/** WGSL accumulating one tap into `acc` (and `xsum`) for the pixels of the tile. */
-function tapBody(v: Variant, mask: string): string {
-  const load = (c4: string) => /* wgsl */ `
-      var xv = params.x_pad;
-      if (inside[p]) { xv = x[(row + u32(ix[p])) * params.cw + ${c4}]; }
-      xv = xv ^ ${mask};`;
-  if (v.depthwise) {
-    return /* wgsl */ `
-    let wv = unpack4xI8(w[tap * params.cw + m4]);
-    for (var p = 0u; p < ${PIXELS}u; p++) {${load("m4")}
-      let xl = unpack4xI8(xv);
-      acc[p] += xl * wv;
-      ${v.zeroPoints ? "xsum[p] += xl;" : ""}
-    }`;
-  }
-  return /* wgsl */ `
-    for (var c4 = 0u; c4 < params.cw; c4++) {
-      let base = tap * params.cw + c4;
-      let w0 = w[(m4 * 4u) * filter_words + base];
-      let w1 = w[(m4 * 4u + 1u) * filter_words + base];
-      let w2 = w[(m4 * 4u + 2u) * filter_words + base];
-      let w3 = w[(m4 * 4u + 3u) * filter_words + base];
-      for (var p = 0u; p < ${PIXELS}u; p++) {${load("c4")}
-        acc[p] += vec4<i32>(dot4I8Packed(xv, w0), dot4I8Packed(xv, w1), dot4I8Packed(xv, w2),
-                            dot4I8Packed(xv, w3));
-        ${v.zeroPoints ? "xsum[p] += vec4<i32>(dot4I8Packed(xv, 0x01010101u));" : ""}
-      }
-    }`;
-}
-
-function wgsl(v: Variant): string {
-  const { mask } = i8Offset(v.dtype);
-  const [qmin, qmax] = quantRange(v.dtype);
-  const { decls } = bindingsOf(v);
-  const residual = v.residual === "none" ? "let out = q;" : /* wgsl */ `
-      let rb = byte_of(r[out_word], j);
-      let out = ${v.residual === "first" ? "(rb << 8u) | q" : "(q << 8u) | rb"};`;
-  return /* wgsl */ `
-${PARAMS.struct}
-${decls}
-${I32_TO_F32_WGSL}
-${REQUANTIZE_WGSL}
-${BYTE_OF_WGSL}
-${v.residual === "none" ? "" : LUT_BYTE_WGSL}
-
-@compute @workgroup_size(${WORKGROUP_SIZE})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let index = ${FLAT_WORKGROUP_INDEX} * ${WORKGROUP_SIZE}u + lid;
-  if (index >= params.invocations) { return; }
-  let m4 = index % params.mw;
-  let tile = index / params.mw;
-  let ox0 = (tile % params.tiles_w) * ${PIXELS}u;
-  let rows = tile / params.tiles_w;
-  let oy = rows % params.oh;
-  let n = rows / params.oh;
-  let filter_words = params.kh * params.kw * params.cw;
-  var acc: array<vec4<i32>, ${PIXELS}>;
-  var xsum: array<vec4<i32>, ${PIXELS}>;
-  var ix: array<i32, ${PIXELS}>;
-  var inside: array<bool, ${PIXELS}>;
-  for (var ky = 0u; ky < params.kh; ky++) {
-    let iy = i32(oy * params.stride_h + ky * params.dil_h) - params.pad_t;
-    let row_ok = iy >= 0 && iy < i32(params.h);
-    let row = (n * params.h + u32(max(iy, 0))) * params.w;
-    for (var kx = 0u; kx < params.kw; kx++) {
-      let tap = ky * params.kw + kx;
-      for (var p = 0u; p < ${PIXELS}u; p++) {
-        ix[p] = i32((ox0 + p) * params.stride_w + kx * params.dil_w) - params.pad_l;
-        inside[p] = row_ok && ix[p] >= 0 && ix[p] < i32(params.w);
-      }
-      ${tapBody(v, mask)}
-    }
-  }
-  for (var p = 0u; p < ${PIXELS}u; p++) {
-    let ox = ox0 + p;
-    if (ox >= params.ow) { break; }
-    let out_word = ((n * params.oh + oy) * params.ow + ox) * params.mw + m4;
-    var word = 0u;
-    for (var j = 0u; j < 4u; j++) {
-      let m = m4 * 4u + j;
-      var total = acc[p][j] + bias[m];
-      ${v.zeroPoints ? "total -= zps[m] * xsum[p][j];" : ""}
-      let q = u32(requantize(total, scale[m], params.y_zero, ${qmin}, ${qmax})) & 0xffu;
-      ${residual}
-      word |= ${v.residual === "none" ? "out" : "lut_byte(out)"} << (8u * j);
-    }
-    y[out_word] = word;
-  }
-}`;
-}
-
-function gpu(ctx: GpuPlanContext): GpuPlan {
-  const g = nhwcConvGeometry(ctx.node, ctx.inputs);
-  const v: Variant = {
-    dtype: g.dtype,
-    depthwise: g.depthwise,
-    zeroPoints: g.zeroPoints,
-    residual: g.residual,
-  };
-  const tilesW = Math.ceil(g.ow / PIXELS);
-  const invocations = g.n * g.oh * tilesW * (g.mp / 4);
-  const padByte = g.xPad & 0xff;
-  return {
-    programs: [{
-      key: variantKey(v),
-      wgsl: () => wgsl(v),
-      bindings: bindingsOf(v).sources,
-      uniforms: PARAMS.pack({
-        invocations,
-        tiles_w: tilesW,
-        h: g.h,
-        w: g.w,
-        cw: g.cp / 4,
-        oh: g.oh,
-        ow: g.ow,
-        mw: g.mp / 4,
-        ...convWindowUniforms(g),
-        x_pad: (padByte * 0x01010101) >>> 0,
-        y_zero: g.yZero,
-      }),
-      workgroups: workgroupGrid(
-        Math.ceil(invocations / WORKGROUP_SIZE),
-        ctx.limits.maxComputeWorkgroupsPerDimension,
-      ),
-    }],
-  };
-}
-
 /** QLinearConvNhwc: the lowered int8 convolution on NHWC4 tensors. */
-export const qlinearConvNhwc: OpDef = { op: "QLinearConvNhwc", inferTypes, reference, cpu, gpu };
+export const qlinearConvNhwc: OpDef = {
+  op: "QLinearConvNhwc",
+  inferTypes,
+  reference,
+  cpu,
+  gpu: (ctx) => qconvNhwcGpuPlan(nhwcConvGeometry(ctx.node, ctx.inputs), ctx),
+};

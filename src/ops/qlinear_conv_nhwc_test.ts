@@ -166,17 +166,27 @@ Deno.test("QLinearConvNhwc with a fused residual table equals QLinearConv then Q
 });
 
 gpuTest("QLinearConvNhwc GPU kernels match the reference on every case", async ({ gpu, cache }) => {
-  for (let i = 0; i < QCONV_CASES.length; i++) {
-    const { c, inputs, lowered } = lower(i);
-    const [actual] = await runNodeOnGpu(gpu, lowered, inputs, cache);
-    const [expected] = qlinearConvNhwc.reference(lowered, inputs);
-    assertClose(actual.data, expected.data, TOLERANCES.exact, `GPU ${c.name}`);
-  }
-  for (const [i, role] of [[0, "first"], [3, "second"], [10, "first"]] as const) {
-    const l = lower(i);
-    const { lowered, inputs } = withResidual(l, role, 200 + i);
-    const [actual] = await runNodeOnGpu(gpu, lowered, inputs, cache);
-    const [expected] = qlinearConvNhwc.reference(lowered, inputs);
-    assertClose(actual.data, expected.data, TOLERANCES.exact, `GPU ${l.c.name} residual ${role}`);
+  // As a GPU (the direct kernel) and as a CPU-like adapter (the register GEMM for dense convs).
+  for (const isFallbackAdapter of [false, true]) {
+    const device = { ...gpu, isFallbackAdapter };
+    const kernel = isFallbackAdapter ? "register GEMM" : "direct";
+    for (let i = 0; i < QCONV_CASES.length; i++) {
+      const { c, inputs, lowered } = lower(i);
+      const [actual] = await runNodeOnGpu(device, lowered, inputs, cache);
+      const [expected] = qlinearConvNhwc.reference(lowered, inputs);
+      assertClose(actual.data, expected.data, TOLERANCES.exact, `GPU ${kernel} ${c.name}`);
+    }
+    for (const [i, role] of [[0, "first"], [3, "second"], [10, "first"]] as const) {
+      const l = lower(i);
+      const { lowered, inputs } = withResidual(l, role, 200 + i);
+      const [actual] = await runNodeOnGpu(device, lowered, inputs, cache);
+      const [expected] = qlinearConvNhwc.reference(lowered, inputs);
+      assertClose(
+        actual.data,
+        expected.data,
+        TOLERANCES.exact,
+        `GPU ${kernel} ${l.c.name} residual ${role}`,
+      );
+    }
   }
 });

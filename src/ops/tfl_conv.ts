@@ -20,9 +20,10 @@
  * and add nothing.
  *
  * CPU: `cpu` gathers each output pixel's window once and takes contiguous dot products.
- * GPU: one invocation per output word (4 channels of one output pixel); dense convs take
+ * GPU: on CPU-like adapters, dense convs run as the register GEMM of int8_conv_gemm.ts; else
+ * one invocation per output word (4 channels of one output pixel): dense convs take
  * `dot4I8Packed` of each input word with the 4 filters' words, depthwise convs multiply
- * unpacked lanes. Compiled in: dense/depthwise, requantization mode, workgroup size.
+ * unpacked lanes. Compiled in: kernel (and tile), dense/depthwise, requantization mode.
  *
  * @module
  */
@@ -37,6 +38,7 @@ import {
   convWindowOf,
   convWindowUniforms,
 } from "./conv_window.ts";
+import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm } from "./int8_conv_gemm.ts";
 import { checkNhwc4 } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { poolWindow } from "./pool_window.ts";
@@ -215,21 +217,43 @@ const PARAMS = uniformLayout("Params", {
   ...REQUANT_UNIFORMS,
 });
 
-function wgsl(depthwise: boolean, mode: Requant["mode"]): string {
+const GEMM_PARAMS = uniformLayout("Params", { ...INT8_CONV_GEMM_UNIFORMS, ...REQUANT_UNIFORMS });
+
+/** Storage bindings of both kernels: x, w, b at 0-2, the requantization at 3, y at 4. */
+const BINDINGS = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read> b: array<i32>;
+@group(0) @binding(4) var<storage, read_write> y: array<u32>;`;
+
+/**
+ * `fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>)`: adds the bias, requantizes and stores
+ * output word m4 of `pixel` (4 channels).
+ */
+function storeWgsl(mode: Requant["mode"]): string {
+  return /* wgsl */ `${requantWgsl(mode, 3)}
+fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>) {
+  var out = 0u;
+  for (var j = 0u; j < 4u; j++) {
+    let m = 4u * m4 + j;
+    out |= (bitcast<u32>(requant(acc[j] + b[m], m)) & 0xffu) << (8u * j);
+  }
+  y[pixel * params.mw + m4] = out;
+}`;
+}
+
+/** The direct kernel: one invocation per output word. */
+function directWgsl(depthwise: boolean, mode: Requant["mode"]): string {
   const accumulate = depthwise
     ? `acc += unpack4xI8(xv) * unpack4xI8(w[tap * params.cw + m4]);`
     : `let f = (m4 * 4u * taps + tap) * params.cw + c4;
         let stride = taps * params.cw;
         acc += vec4<i32>(dot4I8Packed(xv, w[f]), dot4I8Packed(xv, w[f + stride]),
                          dot4I8Packed(xv, w[f + 2u * stride]), dot4I8Packed(xv, w[f + 3u * stride]));`;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read> w: array<u32>;
-@group(0) @binding(2) var<storage, read> b: array<i32>;
-@group(0) @binding(4) var<storage, read_write> y: array<u32>;
+  return /* wgsl */ `${BINDINGS}
 ${PARAMS.struct}
 @group(0) @binding(5) var<uniform> params: Params;
-${requantWgsl(mode, 3)}
+${storeWgsl(mode)}
 
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -242,7 +266,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let oy = (pixel / params.ow) % params.oh;
   let n = pixel / (params.ow * params.oh);
   let taps = params.kh * params.kw;
-  var acc = vec4<i32>(b[4u * m4], b[4u * m4 + 1u], b[4u * m4 + 2u], b[4u * m4 + 3u]);
+  var acc = vec4<i32>();
   for (var ky = 0u; ky < params.kh; ky++) {
     let iy = i32(oy * params.stride_h + ky * params.dil_h) - params.pad_t;
     for (var kx = 0u; kx < params.kw; kx++) {
@@ -257,27 +281,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  var out = 0u;
-  for (var j = 0u; j < 4u; j++) {
-    out |= (bitcast<u32>(requant(acc[j], 4u * m4 + j)) & 0xffu) << (8u * j);
-  }
-  y[word] = out;
+  conv_store(pixel, m4, acc);
 }`;
 }
 
+/**
+ * The GPU plan: on CPU-like adapters dense convs run as the register GEMM of
+ * int8_conv_gemm.ts, the rest on the direct kernel; both end in `conv_store`.
+ */
 function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = geometry(ctx.node, ctx.inputs);
+  const bindings: GpuBindingSource[] = [
+    ...[X, W, B, R].map((index): GpuBindingSource => ({ kind: "input", index })),
+    { kind: "output", index: 0 },
+  ];
+  const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (ctx.isFallbackAdapter && !g.depthwise) {
+    const gemm = int8ConvGemm({ ...g, dtype: "i8" }, maxPerDimension);
+    return {
+      programs: [{
+        key: `tfl_conv_${gemm.key}_${g.requant.mode}`,
+        wgsl: () =>
+          gemm.wgsl(`${BINDINGS}
+${GEMM_PARAMS.struct}
+@group(0) @binding(5) var<uniform> params: Params;
+${storeWgsl(g.requant.mode)}`),
+        bindings,
+        uniforms: GEMM_PARAMS.pack({ ...gemm.uniforms, ...requantUniforms(g.requant) }),
+        workgroups: gemm.workgroups,
+      }],
+    };
+  }
   const words = g.n * g.oh * g.ow * (g.mp / 4);
   const pad = g.xPad & 0xff;
   const key = `tfl_conv_${g.depthwise ? "dw" : "dense"}_${g.requant.mode}_wg${WORKGROUP_SIZE}`;
   return {
     programs: [{
       key,
-      wgsl: () => wgsl(g.depthwise, g.requant.mode),
-      bindings: [
-        ...[X, W, B, R].map((index): GpuBindingSource => ({ kind: "input", index })),
-        { kind: "output", index: 0 },
-      ],
+      wgsl: () => directWgsl(g.depthwise, g.requant.mode),
+      bindings,
       uniforms: PARAMS.pack({
         words,
         h: g.h,
@@ -287,13 +329,10 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
         ow: g.ow,
         mw: g.mp / 4,
         ...convWindowUniforms(g),
-        x_pad: (pad | (pad << 8) | (pad << 16) | (pad << 24)) >>> 0,
+        x_pad: (pad * 0x01010101) >>> 0,
         ...requantUniforms(g.requant),
       }),
-      workgroups: workgroupGrid(
-        Math.ceil(words / WORKGROUP_SIZE),
-        ctx.limits.maxComputeWorkgroupsPerDimension,
-      ),
+      workgroups: workgroupGrid(Math.ceil(words / WORKGROUP_SIZE), maxPerDimension),
     }],
   };
 }

@@ -212,11 +212,19 @@ Deno.test("TflConv fast CPU kernel matches the reference bit for bit", () => {
   });
 });
 
-gpuTest("TflConv GPU kernel matches the reference bit for bit", async ({ gpu, cache }) => {
-  for (const [i, k] of CASES.entries()) {
-    const { node, inputs } = build(k, 10 * i + 5);
-    const [actual] = await runNodeOnGpu(gpu, node, inputs, cache);
-    const [expected] = tflConv.reference(node, inputs);
-    assertClose(actual.data, expected.data, TOLERANCES.exact, `case ${i}`);
+gpuTest("TflConv GPU kernels match the reference bit for bit", async ({ gpu, cache }) => {
+  // As a GPU (the direct kernel) and as a CPU-like adapter (the register GEMM for dense convs).
+  for (const isFallbackAdapter of [false, true]) {
+    for (const [i, k] of CASES.entries()) {
+      const { node, inputs } = build(k, 10 * i + 5);
+      const [actual] = await runNodeOnGpu({ ...gpu, isFallbackAdapter }, node, inputs, cache);
+      const [expected] = tflConv.reference(node, inputs);
+      assertClose(
+        actual.data,
+        expected.data,
+        TOLERANCES.exact,
+        `case ${i}, ${isFallbackAdapter ? "register GEMM" : "direct kernel"}`,
+      );
+    }
   }
 });
