@@ -358,8 +358,9 @@ interface ConvForms {
    * `quad4`, one aligned vec4 of 4 pixels (residual loaded, output stored) where every column
    * quad is 4 consecutive pixels of an output plane; or `lanes`, for the shifted input's
    * columns, whose quads are 4 consecutive pixels of one output row padded to a multiple of 4:
-   * the quad decoded once and 4 scalar stores masked at the row's end. On lavapipe `lanes`
-   * compiles about 6x faster than `scalar` (no loop to unroll, one decode instead of four).
+   * the quad decoded once and a loop of scalar stores over its pixels inside the row. On
+   * lavapipe `lanes` compiles about 6x faster than `scalar` (no loop to unroll, one decode
+   * instead of four).
    */
   y: EpilogueForm;
 }
@@ -378,7 +379,10 @@ function workgroupForms(storage: StoragePrecision): ConvForms {
  * nothing per run, and on llvmpipe they are never slower than W's scalar loads (faster from
  * 14x14 maps up: a 1x1 1024->256 conv 5.0 -> 3.1 ms, and at 7x7 too since they come in
  * 16-channel blocks: a 3x3 512->512 conv 11.7 ms from W, 8.5-8.8 ms from the blocks, measured
- * at different times).
+ * at different times). Convs on the shifted input always store `lanes`, also where rows hold
+ * a multiple of 4 pixels and `quad4` would do: one conv pipeline fewer per model (ResNet-50's
+ * first start with an empty Mesa shader cache 6.4-7.2 -> 4.5 s, steady runs within noise:
+ * 245-446 against 246-250 ms, interleaved).
  */
 function registerForms(g: ConvGeometry, storage: StoragePrecision): ConvForms {
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
@@ -388,7 +392,7 @@ function registerForms(g: ConvGeometry, storage: StoragePrecision): ConvForms {
     storage,
     w: "quad4",
     x,
-    y: x === "quad4" || g.ow % 4 === 0 ? "quad4" : "lanes",
+    y: x === "quad4" ? "quad4" : "lanes",
   };
 }
 
