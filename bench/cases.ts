@@ -31,6 +31,7 @@ export const KERNEL_FAMILIES = [
   "conv 3x3",
   "conv 1x1",
   "conv depthwise 3x3",
+  "int8 conv",
   "gemm",
   "max pool 3x3/2",
   "global average pool",
@@ -56,6 +57,10 @@ export interface KernelCase {
    * included); 1 per compared or summed element for pooling.
    */
   ops: number;
+  /** Arithmetic kind: int8 cases are measured against the `dot4I8Packed` peak. */
+  arithmetic: "f32" | "int8";
+  /** Value range [lo, hi) of each input where it is not [-1, 1) (`caseInputs`). */
+  ranges?: ([number, number] | undefined)[];
 }
 
 const f32 = (shape: number[]): TensorType => ({ dtype: "f32", shape });
@@ -109,7 +114,51 @@ function convCase(family: KernelFamily, source: string, s: ConvShape): KernelCas
       s.residual ? f32([1, s.m, out, out]) : undefined,
     ],
     ops: 2 * s.m * out * out * (s.c / group) * s.k * s.k,
+    arithmetic: "f32",
   };
+}
+
+/**
+ * An int8 conv as resin runs ResNet-50 int8 (QLinearConvNhwc, the lowered QLinearConv): u8
+ * NHWC4 activations, "same" padding, i8 OHWI weights, a bias and a requantization multiplier
+ * per output channel, and multipliers that keep most outputs inside the u8 range.
+ */
+function int8ConvCase(source: string, s: Omit<ConvShape, "act" | "group" | "residual">) {
+  const pad = Math.floor(s.k / 2);
+  const out = Math.floor((s.size + 2 * pad - s.k) / s.stride) + 1;
+  const cp = Math.ceil(s.c / 4) * 4;
+  const kind = `${s.k}x${s.k} ${s.c}->${s.m}`;
+  const c: KernelCase = {
+    family: "int8 conv",
+    name: `u8 ${kind} @${s.size} s${s.stride}`,
+    source,
+    node: {
+      name: `int8 conv ${kind} @${s.size} s${s.stride}`,
+      op: "QLinearConvNhwc",
+      inputs: ["x", "w", "b", "s"],
+      outputs: ["y"],
+      attrs: {
+        kernel_shape: [s.k, s.k],
+        strides: [s.stride, s.stride],
+        pads: [pad, pad, pad, pad],
+        x_pad: 3,
+        y_zero_point: 128,
+      },
+    },
+    inputs: [
+      { dtype: "u8", shape: [1, s.size, s.size, cp] },
+      { dtype: "i8", shape: [s.m, s.k, s.k, cp] },
+      { dtype: "i32", shape: [s.m] },
+      f32([s.m]),
+    ],
+    ops: 2 * s.m * out * out * cp * s.k * s.k,
+    arithmetic: "int8",
+    ranges: [[0, 256], [-128, 128], [-5000, 5000], [
+      0.5 / (s.k * Math.sqrt(cp)) / 74,
+      1 / (s.k * Math.sqrt(cp)) / 74,
+    ]],
+  };
+  return c;
 }
 
 /** A classifier Gemm: features [1, k] times the transposed weight [n, k], plus bias [n]. */
@@ -127,6 +176,7 @@ function gemmCase(source: string, k: number, n: number): KernelCase {
     },
     inputs: [f32([1, k]), f32([n, k]), f32([n])],
     ops: 2 * k * n,
+    arithmetic: "f32",
   };
 }
 
@@ -146,6 +196,7 @@ function maxPoolCase(source: string, c: number, size: number): KernelCase {
     },
     inputs: [f32([1, c, size, size])],
     ops: c * out * out * 9,
+    arithmetic: "f32",
   };
 }
 
@@ -164,6 +215,7 @@ function globalPoolCase(source: string, c: number, size: number): KernelCase {
     },
     inputs: [f32([1, c, size, size])],
     ops: c * size * size,
+    arithmetic: "f32",
   };
 }
 
@@ -256,6 +308,31 @@ export const KERNEL_CASES: readonly KernelCase[] = [
       act: "relu6",
     })
   ),
+  int8ConvCase("ResNet-50 int8 stem", { c: 3, size: 224, m: 64, k: 7, stride: 2 }),
+  ...([[64, 56], [128, 28], [256, 14], [512, 7]] as const).map(([c, size], i) =>
+    int8ConvCase(`ResNet-50 int8 stage ${i + 1}`, { c, size, m: c, k: 3, stride: 1 })
+  ),
+  int8ConvCase("ResNet-50 int8 stage 1, bottleneck reduce", {
+    c: 256,
+    size: 56,
+    m: 64,
+    k: 1,
+    stride: 1,
+  }),
+  int8ConvCase("ResNet-50 int8 stage 1, bottleneck expand", {
+    c: 64,
+    size: 56,
+    m: 256,
+    k: 1,
+    stride: 1,
+  }),
+  int8ConvCase("ResNet-50 int8 stage 4, projection shortcut", {
+    c: 1024,
+    size: 14,
+    m: 2048,
+    k: 1,
+    stride: 2,
+  }),
   gemmCase("ResNet-50 classifier", 2048, 1000),
   gemmCase("ResNet-18 classifier", 512, 1000),
   maxPoolCase("ResNet-18/50 stem", 64, 112),
@@ -274,8 +351,13 @@ export function caseBytes(c: KernelCase): number {
   return types.reduce((sum, t) => sum + sizeOf(t.shape) * DTYPE_BYTES[t.dtype], 0);
 }
 
-/** Seeded uniform [-1, 1) inputs for `c` (`undefined` where the node has no input). */
+/**
+ * Seeded uniform inputs for `c` in [-1, 1) or the case's ranges (`undefined` where the node
+ * has no input).
+ */
 export function caseInputs(c: KernelCase, seed: number): (Tensor | undefined)[] {
   const rand = seededRandom(seed);
-  return c.inputs.map((t) => t && randomTensor(rand, t.dtype, t.shape));
+  return c.inputs.map((t, i) =>
+    t && randomTensor(rand, t.dtype, t.shape, ...(c.ranges?.[i] ?? []))
+  );
 }

@@ -9,7 +9,8 @@
  * the same inputs. Deno.bench shows wall time per call (for the GPU: submit, GPU work and the
  * timestamp readback); the report printed after the run gives, per case, the median GPU
  * time and CPU time with their Gop/s (2 ops per multiply-add), GB/s of compulsory traffic
- * (inputs read once, outputs written once), the fraction of the measured peak (peak.ts), and
+ * (inputs read once, outputs written once), the fraction of the measured peak (peak.ts: f32
+ * fma, or `dot4I8Packed` for int8 cases; no CPU int8 peak is measured), and
  * the relative L2 distance of the GPU output from the CPU output. The first case of each
  * family is the group's baseline. The peaks are measured in the first bench call.
  *
@@ -144,8 +145,16 @@ function kernelReport(peaks: Peaks): string {
     r.kernel.family,
     r.kernel.name,
     r.cpuKernel,
-    ...rates(r.kernel, median(r.gpuMs), peaks.gpuF32?.opsPerSecond),
-    ...rates(r.kernel, median(r.cpuMs), (peaks.cpuSimd ?? peaks.cpu).opsPerSecond),
+    ...rates(
+      r.kernel,
+      median(r.gpuMs),
+      (r.kernel.arithmetic === "int8" ? peaks.gpuDot4I8 : peaks.gpuF32)?.opsPerSecond,
+    ),
+    ...rates(
+      r.kernel,
+      median(r.cpuMs),
+      r.kernel.arithmetic === "int8" ? undefined : (peaks.cpuSimd ?? peaks.cpu).opsPerSecond,
+    ),
     r.gpuOutput && r.cpuOutput ? fmt(relativeL2(r.gpuOutput.data, r.cpuOutput.data), 2) : "-",
   ]);
   const peak = (p: Peak | undefined) => p ? `${fmt(p.opsPerSecond / 1e9)} Gop/s` : "not measured";
@@ -155,7 +164,8 @@ function kernelReport(peaks: Peaks): string {
   const head = `GPU: ${gpu?.description ?? "none"}, timed by ${timing}. Peaks: GPU f32 fma ` +
     `${peak(peaks.gpuF32)}, GPU dot4I8Packed ${peak(peaks.gpuDot4I8)}, CPU JS multiply-add ` +
     `${peak(peaks.cpu)}, CPU wasm SIMD ${peak(peaks.cpuSimd)} (one thread). Times are medians ` +
-    `in ms; GPU % peak is of the f32 fma peak, CPU % peak of the wasm SIMD one (JS without SIMD).`;
+    `in ms; GPU % peak is of the f32 fma peak (int8 cases: the dot4I8Packed one), CPU % peak ` +
+    `of the wasm SIMD one (JS without SIMD; none measured for int8).`;
   return [
     head,
     formatTable(
