@@ -24,37 +24,19 @@ import {
   registerTileFor,
   tiledMatmulWgsl,
 } from "../shaders/tiled_matmul.ts";
-import { CONV_WINDOW_UNIFORMS, type ConvWindow, convWindowUniforms } from "./conv_window.ts";
+import { NHWC4_CONV_UNIFORMS, type Nhwc4ConvShape, nhwc4ConvUniforms } from "./nhwc4.ts";
 
 /** What the GEMM needs of a dense int8 NHWC4 conv. */
-export interface Int8ConvShape extends ConvWindow {
-  /** Batch, input size and packed input channels (a multiple of 4). */
-  n: number;
-  h: number;
-  w: number;
-  cp: number;
-  /** Output size and packed output channels (a multiple of 4). */
-  oh: number;
-  ow: number;
-  mp: number;
+export interface Int8ConvShape extends Nhwc4ConvShape {
   /** Activation byte type: u8 bytes are read as x - 128 (the weights' bias accounts for it). */
   dtype: Extract<DType, "u8" | "i8">;
-  /** The activation value of taps outside the image (a byte of `dtype`). */
-  xPad: number;
 }
 
 /** Uniform fields the GEMM reads; the op's `Params` struct must include them. */
 export const INT8_CONV_GEMM_UNIFORMS = {
   ...MATMUL_UNIFORMS,
-  h: "u32",
-  w: "u32",
-  cw: "u32",
-  oh: "u32",
-  ow: "u32",
-  mw: "u32",
+  ...NHWC4_CONV_UNIFORMS,
   filter_words: "u32",
-  ...CONV_WINDOW_UNIFORMS,
-  x_pad: "u32",
 } as const;
 
 /** The GEMM's program parts for `g`: its tile name, uniform values, grid and WGSL. */
@@ -152,21 +134,9 @@ export function int8ConvGemm(g: Int8ConvShape, maxPerDimension: number): Int8Con
     "k4",
   );
   const { uniforms, workgroups } = matmulDispatch(tile, rows, g.mp, depth, 1, maxPerDimension);
-  const pad = g.xPad & 0xff;
   return {
     key: `int8_conv_gemm_${tile.name}_${g.dtype}`,
-    uniforms: {
-      ...uniforms,
-      h: g.h,
-      w: g.w,
-      cw: g.cp / 4,
-      oh: g.oh,
-      ow: g.ow,
-      mw: g.mp / 4,
-      filter_words: depth / 4,
-      ...convWindowUniforms(g),
-      x_pad: (pad * 0x01010101) >>> 0,
-    },
+    uniforms: { ...uniforms, ...nhwc4ConvUniforms(g), filter_words: depth / 4 },
     workgroups,
     wgsl: (decls) =>
       tiledMatmulWgsl({

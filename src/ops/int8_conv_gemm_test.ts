@@ -7,7 +7,7 @@ import {
 } from "../executor/gpu_buffers.ts";
 import { makeTensor, type Tensor, type TensorType } from "../graph/types.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
-import { gpuTest } from "../testing/gpu.ts";
+import { dispatchOnce, gpuTest } from "../testing/gpu.ts";
 import { seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
 import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8ConvShape } from "./int8_conv_gemm.ts";
@@ -175,24 +175,7 @@ gpuTest(
         createUniformBuffer(device, PARAMS.pack(gemm.uniforms), "params"),
       ];
       try {
-        const module = device.createShaderModule({ code: gemm.wgsl(DECLS) });
-        const pipeline = device.createComputePipeline({
-          layout: "auto",
-          compute: { module, entryPoint: "main" },
-        });
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(
-          0,
-          device.createBindGroup({
-            layout: pipeline.getBindGroupLayout(0),
-            entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-          }),
-        );
-        pass.dispatchWorkgroups(...gemm.workgroups);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
+        dispatchOnce(device, gemm.wgsl(DECLS), buffers, gemm.workgroups);
         const actual = await readTensor(device, buffers[2], outType);
         assertClose(actual.data, expected, TOLERANCES.exact, g.name);
       } finally {

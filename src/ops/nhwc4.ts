@@ -11,6 +11,7 @@
 
 import type { Node, TensorType } from "../graph/types.ts";
 import { nodeLabel } from "./attributes.ts";
+import { CONV_WINDOW_UNIFORMS, type ConvWindow, convWindowUniforms } from "./conv_window.ts";
 
 /** `c` rounded up to a multiple of 4. */
 export function padChannels(c: number): number {
@@ -34,4 +35,45 @@ export function checkNhwc4(node: Node, t: TensorType | undefined, what: string) 
   }
   const [n, h, w, cp] = t.shape;
   return { n, h, w, cp, dtype: t.dtype };
+}
+
+/** The shape of a convolution on NHWC4 tensors: batch, input, output and their packed channels. */
+export interface Nhwc4ConvShape extends ConvWindow {
+  /** Batch, input size, packed input channels (a multiple of 4). */
+  n: number;
+  h: number;
+  w: number;
+  cp: number;
+  /** Output size, packed output channels (a multiple of 4). */
+  oh: number;
+  ow: number;
+  mp: number;
+  /** The activation byte that taps outside the image read (the input zero point). */
+  xPad: number;
+}
+
+/** Uniform fields of an `Nhwc4ConvShape` (channels as words), to spread into a uniformLayout. */
+export const NHWC4_CONV_UNIFORMS = {
+  h: "u32",
+  w: "u32",
+  cw: "u32",
+  oh: "u32",
+  ow: "u32",
+  mw: "u32",
+  ...CONV_WINDOW_UNIFORMS,
+  x_pad: "u32",
+} as const;
+
+/** The values of `NHWC4_CONV_UNIFORMS` for `g`: `x_pad` is its byte repeated in a word. */
+export function nhwc4ConvUniforms(g: Nhwc4ConvShape) {
+  return {
+    h: g.h,
+    w: g.w,
+    cw: g.cp / 4,
+    oh: g.oh,
+    ow: g.ow,
+    mw: g.mp / 4,
+    ...convWindowUniforms(g),
+    x_pad: ((g.xPad & 0xff) * 0x01010101) >>> 0,
+  };
 }

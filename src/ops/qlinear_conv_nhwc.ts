@@ -33,8 +33,7 @@
 
 import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
 import { intAttr, intsAttr, nodeLabel, requireOutputs, stringAttr } from "./attributes.ts";
-import type { ConvWindow } from "./conv_window.ts";
-import { checkNhwc4 } from "./nhwc4.ts";
+import { checkNhwc4, type Nhwc4ConvShape } from "./nhwc4.ts";
 import type { OpDef } from "./op.ts";
 import { qconvNhwcGpuPlan } from "./qlinear_conv_nhwc_gpu.ts";
 import { quantRange, requantize, wrapInt32 } from "./quant_math.ts";
@@ -46,19 +45,9 @@ const X = 0, W = 1, B = 2, S = 3, Z = 4, R = 5, T = 6;
 export type ResidualRole = "none" | "first" | "second";
 
 /** A QLinearConvNhwc node's validated geometry. */
-export interface NhwcConvGeometry extends ConvWindow {
-  n: number;
-  h: number;
-  w: number;
-  /** Packed input channels and words per input pixel. */
-  cp: number;
-  /** Output size, packed output channels. */
-  oh: number;
-  ow: number;
-  mp: number;
+export interface NhwcConvGeometry extends Nhwc4ConvShape {
   depthwise: boolean;
   dtype: "u8" | "i8";
-  xPad: number;
   yZero: number;
   zeroPoints: boolean;
   residual: ResidualRole;

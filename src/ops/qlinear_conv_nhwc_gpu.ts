@@ -18,8 +18,8 @@ import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { BYTE_OF_WGSL, i8Offset, LUT_BYTE_WGSL } from "../shaders/int8_pack.ts";
 import { I32_TO_F32_WGSL, REQUANTIZE_WGSL } from "../shaders/requantize.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
-import { CONV_WINDOW_UNIFORMS, convWindowUniforms } from "./conv_window.ts";
 import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm } from "./int8_conv_gemm.ts";
+import { NHWC4_CONV_UNIFORMS, nhwc4ConvUniforms } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext } from "./op.ts";
 import type { NhwcConvGeometry, ResidualRole } from "./qlinear_conv_nhwc.ts";
 import { quantRange } from "./quant_math.ts";
@@ -33,14 +33,7 @@ const WORKGROUP_SIZE = 64;
 const DIRECT_PARAMS = uniformLayout("Params", {
   invocations: "u32",
   tiles_w: "u32",
-  h: "u32",
-  w: "u32",
-  cw: "u32",
-  oh: "u32",
-  ow: "u32",
-  mw: "u32",
-  ...CONV_WINDOW_UNIFORMS,
-  x_pad: "u32",
+  ...NHWC4_CONV_UNIFORMS,
   y_zero: "i32",
 });
 
@@ -215,7 +208,6 @@ export function qconvNhwcGpuPlan(g: NhwcConvGeometry, ctx: GpuPlanContext): GpuP
   }
   const tilesW = Math.ceil(g.ow / PIXELS);
   const invocations = g.n * g.oh * tilesW * (g.mp / 4);
-  const padByte = g.xPad & 0xff;
   return {
     programs: [{
       key: `qlinear_conv_nhwc_${variantKey(v)}_px${PIXELS}_wg${WORKGROUP_SIZE}`,
@@ -224,14 +216,7 @@ export function qconvNhwcGpuPlan(g: NhwcConvGeometry, ctx: GpuPlanContext): GpuP
       uniforms: DIRECT_PARAMS.pack({
         invocations,
         tiles_w: tilesW,
-        h: g.h,
-        w: g.w,
-        cw: g.cp / 4,
-        oh: g.oh,
-        ow: g.ow,
-        mw: g.mp / 4,
-        ...convWindowUniforms(g),
-        x_pad: (padByte * 0x01010101) >>> 0,
+        ...nhwc4ConvUniforms(g),
         y_zero: g.yZero,
       }),
       workgroups: workgroupGrid(Math.ceil(invocations / WORKGROUP_SIZE), maxPerDimension),

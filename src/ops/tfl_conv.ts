@@ -32,14 +32,14 @@ import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/ty
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { intAttr, nodeLabel, requireOutputs } from "./attributes.ts";
-import {
-  CONV_WINDOW_UNIFORMS,
-  type ConvWindow,
-  convWindowOf,
-  convWindowUniforms,
-} from "./conv_window.ts";
+import { convWindowOf } from "./conv_window.ts";
 import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm } from "./int8_conv_gemm.ts";
-import { checkNhwc4 } from "./nhwc4.ts";
+import {
+  checkNhwc4,
+  NHWC4_CONV_UNIFORMS,
+  type Nhwc4ConvShape,
+  nhwc4ConvUniforms,
+} from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { poolWindow } from "./pool_window.ts";
 import { wrapInt32 } from "./quant_math.ts";
@@ -56,16 +56,8 @@ import {
 const X = 0, W = 1, B = 2, R = 3;
 
 /** A TflConv node's validated geometry and epilogue. */
-interface ConvGeometry extends ConvWindow {
-  n: number;
-  h: number;
-  w: number;
-  cp: number;
-  oh: number;
-  ow: number;
-  mp: number;
+interface ConvGeometry extends Nhwc4ConvShape {
   depthwise: boolean;
-  xPad: number;
   requant: Requant;
 }
 
@@ -206,14 +198,7 @@ const WORKGROUP_SIZE = 64;
 
 const PARAMS = uniformLayout("Params", {
   words: "u32",
-  h: "u32",
-  w: "u32",
-  cw: "u32",
-  oh: "u32",
-  ow: "u32",
-  mw: "u32",
-  ...CONV_WINDOW_UNIFORMS,
-  x_pad: "u32",
+  ...NHWC4_CONV_UNIFORMS,
   ...REQUANT_UNIFORMS,
 });
 
@@ -313,7 +298,6 @@ ${storeWgsl(g.requant.mode)}`),
     };
   }
   const words = g.n * g.oh * g.ow * (g.mp / 4);
-  const pad = g.xPad & 0xff;
   const key = `tfl_conv_${g.depthwise ? "dw" : "dense"}_${g.requant.mode}_wg${WORKGROUP_SIZE}`;
   return {
     programs: [{
@@ -322,14 +306,7 @@ ${storeWgsl(g.requant.mode)}`),
       bindings,
       uniforms: PARAMS.pack({
         words,
-        h: g.h,
-        w: g.w,
-        cw: g.cp / 4,
-        oh: g.oh,
-        ow: g.ow,
-        mw: g.mp / 4,
-        ...convWindowUniforms(g),
-        x_pad: (pad * 0x01010101) >>> 0,
+        ...nhwc4ConvUniforms(g),
         ...requantUniforms(g.requant),
       }),
       workgroups: workgroupGrid(Math.ceil(words / WORKGROUP_SIZE), maxPerDimension),

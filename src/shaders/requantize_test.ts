@@ -1,7 +1,7 @@
 import { createPoisonedBuffer, readTensor, uploadTensor } from "../executor/gpu_buffers.ts";
 import { makeTensor } from "../graph/types.ts";
 import { f32, requantize } from "../ops/quant_math.ts";
-import { gpuTest } from "../testing/gpu.ts";
+import { dispatchOnce, gpuTest } from "../testing/gpu.ts";
 import { seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
 import { I32_TO_F32_WGSL, REQUANTIZE_WGSL } from "./requantize.ts";
@@ -57,24 +57,7 @@ gpuTest(
       createPoisonedBuffer(device, { dtype: "i32", shape: [acc.length] }, "quantized"),
     ];
     try {
-      const module = device.createShaderModule({ code: WGSL });
-      const pipeline = device.createComputePipeline({
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-        }),
-      );
-      pass.dispatchWorkgroups(acc.length / 64);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
+      dispatchOnce(device, WGSL, buffers, [acc.length / 64]);
       const converted = await readTensor(device, buffers[2], { dtype: "f32", shape: [acc.length] });
       const quantized = await readTensor(device, buffers[3], { dtype: "i32", shape: [acc.length] });
       assertClose(converted.data, Array.from(acc, (v) => f32(v)), TOLERANCES.exact, "i32_to_f32");

@@ -35,3 +35,33 @@ export function gpuTest(name: string, fn: (env: TestGpu) => Promise<void>): void
     fn: () => fn(shared!),
   });
 }
+
+/**
+ * Compiles `code` (entry point `main`, bindings 0.. of group 0 in `buffers` order), dispatches
+ * it once with `workgroups` and submits: for kernel tests that bind their own buffers.
+ */
+export function dispatchOnce(
+  device: GPUDevice,
+  code: string,
+  buffers: GPUBuffer[],
+  workgroups: [number, number?, number?],
+): void {
+  const module = device.createShaderModule({ code });
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    }),
+  );
+  pass.dispatchWorkgroups(...workgroups);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}
