@@ -93,3 +93,29 @@ Deno.test("registerStep is the power of 2 nearest sqrt(depth), from 16 to 64", (
   const cases = [[1, 16], [64, 16], [576, 32], [512, 32], [2304, 64], [4608, 64], [1e6, 64]];
   for (const [depth, step] of cases) assert.equal(registerStep(depth), step, `depth ${depth}`);
 });
+
+Deno.test("packed int8 operands need the register kernel and k4 loads; they accumulate in i32", () => {
+  const decls = "/* hooks */";
+  const k4 = registerTileFor({ rows: 64, cols: 64, batches: 1, depthsPerElement: 4 }, "k4", "k4");
+  const wgsl = tiledMatmulWgsl({ tile: k4, aOrder: "k", bOrder: "k", decls, operands: "i8x4" });
+  assert.match(wgsl, /dot4I8Packed\(a0, b0\)/);
+  assert.match(wgsl, /var acc0_0 = vec4<i32>\(\);/);
+  assert.match(wgsl, /mm_depth_next4\(d0\)/);
+  assert.ok(!/fma\(|part/.test(wgsl), "no f32 products or summation steps");
+  const quad = registerTileFor({ rows: 64, cols: 64, batches: 1 }, "quad", "quad");
+  assert.throws(
+    () => tiledMatmulWgsl({ tile: quad, aOrder: "k", bOrder: "k", decls, operands: "i8x4" }),
+    /load as k4/,
+  );
+  assert.throws(
+    () =>
+      tiledMatmulWgsl({
+        tile: WORKGROUP_TILES.large,
+        aOrder: "k",
+        bOrder: "quad",
+        decls,
+        operands: "i8x4",
+      }),
+    /need the register kernel/,
+  );
+});
