@@ -44,10 +44,14 @@ function cases(): Lowered[] {
     const [expected] = qgemm.reference(node, operands);
     out.push(lowered(`QGemm ${c.name}`, operands[0]!, packQGemm(node, operands), expected));
   }
+  // The last three have K and N multiples of 4: the fast CPU kernel runs them as 1x1 convs.
   const matmuls = [
     { a: "u8" as const, b: "i8" as const, m: 2, k: 37, n: 11, bz: 0 },
     { a: "u8" as const, b: "u8" as const, m: 3, k: 16, n: 5, bz: 131 },
     { a: "i8" as const, b: "i8" as const, m: 1, k: 13, n: 7, bz: -4 },
+    { a: "u8" as const, b: "i8" as const, m: 3, k: 64, n: 12, bz: 0 },
+    { a: "u8" as const, b: "u8" as const, m: 2, k: 32, n: 20, bz: 131 },
+    { a: "i8" as const, b: "i8" as const, m: 5, k: 200, n: 36, bz: -4 },
   ];
   for (const [i, c] of matmuls.entries()) {
     const rand = seededRandom(50 + i);

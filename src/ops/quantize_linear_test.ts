@@ -29,7 +29,7 @@ function inputs(seed: number, shape: number[], scale: number): Tensor {
   return x;
 }
 
-Deno.test("QuantizeLinear reference equals onnxruntime (u8/i8, per tensor/axis, ties)", async () => {
+Deno.test("QuantizeLinear reference and CPU kernel equal onnxruntime (u8/i8, per tensor/axis, ties)", async () => {
   const cases = [
     { dtype: "u8" as const, shape: [2, 3, 5, 7], scale: [0.25], zp: [131] },
     { dtype: "i8" as const, shape: [3, 17], scale: [0.0078125], zp: [-5] },
@@ -51,9 +51,11 @@ Deno.test("QuantizeLinear reference equals onnxruntime (u8/i8, per tensor/axis, 
       outputs: [c.dtype],
       attrs: perAxis ? { axis: 1 } : {},
     });
-    const [actual] = quantizeLinear.reference(node, [x, s, z]);
-    assert.equal(actual.dtype, c.dtype);
-    assertClose(actual.data, expected.data, TOLERANCES.exact, `QuantizeLinear case ${k}`);
+    for (const kernel of ["reference", "cpu"] as const) {
+      const [actual] = quantizeLinear[kernel]!(node, [x, s, z]);
+      assert.equal(actual.dtype, c.dtype);
+      assertClose(actual.data, expected.data, TOLERANCES.exact, `QuantizeLinear ${kernel} ${k}`);
+    }
   }
 });
 
