@@ -33,9 +33,10 @@ Deno.test("GlobalAveragePool inferTypes keeps N and C and needs spatial dims", (
 });
 
 gpuTest(
-  "GlobalAveragePool GPU kernel matches the reference (both workgroup sizes)",
+  "GlobalAveragePool GPU kernels match the reference (tree: both workgroup sizes; serial)",
   async (env) => {
-    // Planes of 1, 49, 15 and 120 elements use 64 invocations; 1600 and 2025 use 256.
+    // Tree reduction (a GPU): planes of 1, 49, 15 and 120 elements use 64 invocations, 1600
+    // and 2025 use 256. CPU-like adapter: one invocation per plane up to 1024, else the tree.
     const shapes = [
       [1, 1, 1, 1],
       [1, 3, 7, 7],
@@ -45,12 +46,16 @@ gpuTest(
       [1, 7, 40, 40],
       [2, 1, 45, 45],
     ];
-    for (const [i, shape] of shapes.entries()) {
-      const x = randomTensor(seededRandom(100 + i), "f32", shape);
-      const [actual] = await runNodeOnGpu(env.gpu, node, [x], env.cache);
-      const [expected] = globalAveragePool.reference(node, [x]);
-      assert.deepEqual(actual.shape, expected.shape);
-      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `GlobalAveragePool [${shape}]`);
+    for (const isFallbackAdapter of [false, true]) {
+      for (const [i, shape] of shapes.entries()) {
+        const x = randomTensor(seededRandom(100 + i), "f32", shape);
+        const device = { ...env.gpu, isFallbackAdapter };
+        const [actual] = await runNodeOnGpu(device, node, [x], env.cache);
+        const [expected] = globalAveragePool.reference(node, [x]);
+        assert.deepEqual(actual.shape, expected.shape);
+        const label = `GlobalAveragePool [${shape}], CPU-like adapter ${isFallbackAdapter}`;
+        assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+      }
     }
   },
 );

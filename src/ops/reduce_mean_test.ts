@@ -48,12 +48,17 @@ gpuTest("ReduceMean GPU kernel matches the reference for any axis set", async (e
     [[64, 1000], {}],
     [[5, 300, 7], { axes: [1] }],
   ];
-  for (const [i, [shape, attrs]] of cases.entries()) {
-    const x = randomTensor(seededRandom(110 + i), "f32", shape);
-    const node = meanNode(attrs);
-    const [actual] = await runNodeOnGpu(env.gpu, node, [x], env.cache);
-    const [expected] = reduceMean.reference(node, [x]);
-    assert.deepEqual(actual.shape, expected.shape);
-    assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `ReduceMean case ${i}`);
+  // As a GPU (tree reductions) and as a CPU-like adapter (serial sums up to 1024 elements).
+  for (const isFallbackAdapter of [false, true]) {
+    for (const [i, [shape, attrs]] of cases.entries()) {
+      const x = randomTensor(seededRandom(110 + i), "f32", shape);
+      const node = meanNode(attrs);
+      const device = { ...env.gpu, isFallbackAdapter };
+      const [actual] = await runNodeOnGpu(device, node, [x], env.cache);
+      const [expected] = reduceMean.reference(node, [x]);
+      assert.deepEqual(actual.shape, expected.shape);
+      const label = `ReduceMean case ${i}, CPU-like adapter ${isFallbackAdapter}`;
+      assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+    }
   }
 });
