@@ -63,11 +63,56 @@ gpuTest("createSession gpu runs on the given GPU", async ({ gpu }) => {
   session.dispose();
 });
 
+/** Runs `fn` with the CPU path on `threads` threads, restoring the count after. */
+async function withCpuThreads<T>(threads: number, fn: () => Promise<T>): Promise<T> {
+  const before = cpuThreads();
+  setCpuThreads(threads);
+  try {
+    return await fn();
+  } finally {
+    setCpuThreads(before);
+  }
+}
+
+gpuTest(
+  "createSession auto does not build a software adapter whose cores the CPU path uses",
+  async ({
+    gpu,
+  }) => {
+    const graph = residualGraph();
+    const cores = navigator.hardwareConcurrency;
+    const session = await withCpuThreads(
+      cores,
+      () => createSession({ graph }, { gpu: { ...gpu, isFallbackAdapter: true } }),
+    );
+    if (!wasmSimdSupported()) {
+      assert.ok(session.timings, "without SIMD the adapter is timed");
+      session.dispose();
+      return;
+    }
+    assert.equal(session.backend, "cpu");
+    assert.equal(session.timings, undefined);
+    assert.equal(session.adapter, gpu.description);
+    assert.match(
+      session.fallbackReason!,
+      new RegExp(`software GPU adapter .* CPU path already uses \\(${cores} threads\\)`),
+    );
+    await assertMatchesReference(session, graph, 1);
+    session.dispose();
+  },
+);
+
 gpuTest("createSession auto keeps a software adapter only when it beats the CPU", async ({
   gpu,
 }) => {
   const graph = residualGraph();
-  const session = await createSession({ graph }, { gpu: { ...gpu, isFallbackAdapter: true } });
+  // The CPU path on fewer threads than cores (where there are 2 or more): the adapter is timed.
+  const cores = navigator.hardwareConcurrency;
+  if (cores < 2) return;
+  const session = await withCpuThreads(
+    cores - 1,
+    () => createSession({ graph }, { gpu: { ...gpu, isFallbackAdapter: true } }),
+  );
   const { gpuMs, cpuMs } = session.timings!;
   assert.ok(gpuMs > 0 && cpuMs > 0, `timings ${gpuMs} ms, ${cpuMs} ms`);
   assert.equal(session.backend, gpuMs < cpuMs ? "gpu" : "cpu");
@@ -91,7 +136,7 @@ gpuTest("createSession auto uses a hardware adapter without timing it", async ({
 
 gpuTest("A GPU load failure falls back under auto and throws under gpu", async ({ gpu }) => {
   const graph = tooBigForGpu(gpu);
-  const session = await createSession({ graph }, { gpu });
+  const session = await createSession({ graph }, { gpu: { ...gpu, isFallbackAdapter: false } });
   assert.equal(session.backend, "cpu");
   assert.equal(session.adapter, gpu.description);
   assert.match(
@@ -142,9 +187,7 @@ Deno.test({
   name: "A CPU session resolves once the CPU product's worker threads have started",
   ignore: !wasmSimdSupported(),
 }, async () => {
-  const before = cpuThreads();
-  setCpuThreads(3);
-  try {
+  await withCpuThreads(3, async () => {
     const graph = convGraph(false, 5);
     const session = await createSession({ graph }, { backend: "cpu" });
     assert.equal(sharedWasmGemm()!.threads, 3, "all workers started before the first run");
@@ -155,7 +198,5 @@ Deno.test({
       TOLERANCES.f32Kernel,
     );
     session.dispose();
-  } finally {
-    setCpuThreads(before);
-  }
+  });
 });
