@@ -1,6 +1,6 @@
 /**
  * Where a model's time goes, node by node. GPU (default): loads a full-size zoo-synth model
- * (tests/_zoo.ts) into a GPU session after the fusion passes a session applies, runs it once,
+ * (tests/_zoo.ts), or with `--model` a path ending in `.onnx` that file, into a GPU session after the fusion passes a session applies, runs it once,
  * then times every node's dispatches on their own (one compute pass per node, GPU timestamps
  * where the device has them, gpu_timer.ts), `--runs` times in rounds over all nodes so that
  * drifts of the host's speed spread over every node alike. CPU (`--backend cpu`, on
@@ -9,7 +9,7 @@
  * and stride) and the `--top` slowest nodes with their programs.
  *
  * ```sh
- * deno task bench:profile [--model resnet50-v1-12] [--backend gpu|cpu] [--batch N] [--f16]
+ * deno task bench:profile [--model resnet50-v1-12|FILE.onnx] [--backend gpu|cpu] [--batch N] [--f16]
  *   [--threads N] [--runs N] [--top N]
  * ```
  *
@@ -19,6 +19,7 @@
  * @module
  */
 
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "../src/errors.ts";
 import { openGpu } from "../src/executor/gpu_device.ts";
@@ -39,7 +40,8 @@ import { GpuTimer } from "./gpu_timer.ts";
 import { summarize } from "./stats.ts";
 import { fmt, formatTable } from "./table.ts";
 
-const USAGE = "usage: deno task bench:profile [--model NAME] [--backend gpu|cpu] [--batch N] " +
+const USAGE =
+  "usage: deno task bench:profile [--model NAME|FILE.onnx] [--backend gpu|cpu] [--batch N] " +
   "[--f16] [--threads N] [--runs N] [--top N]";
 
 /** One node's dispatches and its measured median. */
@@ -219,9 +221,10 @@ async function main(args: string[]): Promise<void> {
   if (values.backend !== "gpu" && values.backend !== "cpu") {
     throw new Error(`--backend must be gpu or cpu, got "${values.backend}"`);
   }
-  const name = values.model;
-  const onnx = await Deno.readFile(await zooModel(name));
-  const { manifest, weights } = await convertOnnx(onnx, { name, source: `${name}-synth.onnx` });
+  const file = values.model.endsWith(".onnx") ? values.model : await zooModel(values.model);
+  const name = basename(file, ".onnx");
+  const onnx = await Deno.readFile(file);
+  const { manifest, weights } = await convertOnnx(onnx, { name, source: basename(file) });
   const graph = fusionPasses((await decodeModel(manifest, weights)).graph);
   const { header, times } = values.backend === "cpu"
     ? await profileCpu(name, graph, batch, runs, threads)

@@ -21,8 +21,9 @@
  *   y[m]   = requantize(acc[m], S[m], y_zero_point)       (quant_math.ts)
  * lowerInt8 chooses B so that acc equals QLinearConv's exact accumulator (see there).
  *
- * CPU: `reference` (plain loops over the definition) and `cpu` (dense convs as an int16-pair
- * matrix product in WebAssembly SIMD, src/wasm/wasm_qconv.ts; depthwise ones, and engines
+ * CPU: `reference` (plain loops over the definition) and `cpu` (WebAssembly SIMD,
+ * src/wasm/wasm_qconv.ts: dense convs as an int16-pair matrix product, depthwise ones as
+ * 8-channel extended multiplies per tap; depthwise convs with weight zero points, and engines
  * without SIMD, in TypeScript with the input converted to i8 once).
  *
  * GPU: qlinear_conv_nhwc_gpu.ts (a register GEMM on CPU-like adapters, a direct kernel
@@ -236,12 +237,12 @@ export function qconvTensors(inputs: readonly (Tensor | undefined)[]): QConvTens
 }
 
 /**
- * Fast CPU kernel: dense convs on the WebAssembly SIMD integer product (wasm_qconv.ts) where
- * the engine has it, else `cpuTypeScript`.
+ * Fast CPU kernel: the WebAssembly SIMD kernels (wasm_qconv.ts) where the engine has them and
+ * the conv is dense or depthwise without weight zero points, else `qconvNhwcTypeScript`.
  */
 function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   const g = nhwcConvGeometry(node, inputs);
-  const wasm = g.depthwise ? null : sharedWasmQConv();
+  const wasm = g.depthwise && g.zeroPoints ? null : sharedWasmQConv();
   if (wasm) {
     const y = makeTensor(g.dtype, [g.n, g.oh, g.ow, g.mp]);
     wasm.conv(g, qconvTensors(inputs), y.data as Uint8Array | Int8Array);

@@ -123,7 +123,7 @@ Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the refer
   /** The WebAssembly kernel on 2 threads, called as `cpu` calls it. */
   const onThreads = (node: Node, inputs: (Tensor | undefined)[]) => {
     const g = nhwcConvGeometry(node, inputs);
-    if (!threaded || g.depthwise) return qlinearConvNhwc.cpu!(node, inputs);
+    if (!threaded || (g.depthwise && g.zeroPoints)) return qlinearConvNhwc.cpu!(node, inputs);
     const y = makeTensor(g.dtype, [g.n, g.oh, g.ow, g.mp]);
     threaded.conv(g, qconvTensors(inputs), y.data as Uint8Array | Int8Array);
     return [y];

@@ -56,6 +56,8 @@ const PLAIN = {
   "i32x4.sub": simd(0xb1),
   "i32x4.mul": simd(0xb5),
   "i32x4.dot_i16x8_s": simd(0xba),
+  "i32x4.extmul_low_i16x8_s": simd(0xbc),
+  "i32x4.extmul_high_i16x8_s": simd(0xbd),
   "f32x4.add": simd(0xe4),
   "f32x4.sub": simd(0xe5),
   "f32x4.mul": simd(0xe6),

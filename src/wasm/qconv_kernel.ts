@@ -28,11 +28,19 @@
  *   quant_math.ts's `requantize`.
  * - `residual_<role>(y, r, table, count)`: for each of `count` bytes, `y = table[(r << 8) | y]`
  *   (role "first") or `table[(y << 8) | r]` ("second"): QLinearAdd fused as a 64K table.
+ * - `depthwise_<dtype>(src, rowStep, colStep, outRows, outCols, deltas, taps, weights, chunks,
+ *   dst)`: the int32 sums of a depthwise conv, one output pixel (oy, ox) after another, its
+ *   window at `src + oy * rowStep + ox * colStep` (a padded image, no bounds tests) and tap t
+ *   at `deltas[t]` bytes from there; per chunk c of 8 channels, for each tap, the 8 input bytes
+ *   at `8c` (as x', like `gather`) times the tap's 8 i16 weights at
+ *   `weights + 16 * (t * chunks + c)` (`i32x4.extmul_*_i16x8_s`, exact), summed in two i32x4
+ *   and stored at `dst + 32 * (pixel * chunks + c)`: `requant_<dtype>` then reads them as
+ *   columns of `32 * chunks` bytes. The last chunk may read 4 bytes past a pixel's channels.
  *
  * @module
  */
 
-import { advance, range } from "./emit_loops.ts";
+import { advance, beginCountingLoop, endCountingLoop, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
 import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 
@@ -45,11 +53,12 @@ export const GATHER_OVERREAD = 4;
 const GATHER_PARAMS: ValType[] = new Array(8).fill("i32");
 const REQUANT_PARAMS: ValType[] = [...new Array<ValType>(10).fill("i32"), "f32", "f32", "i32"];
 const RESIDUAL_PARAMS: ValType[] = new Array(4).fill("i32");
+const DEPTHWISE_PARAMS: ValType[] = new Array(10).fill("i32");
 
 /**
  * The int8 conv helper module for panels of `width` lanes: imports `env.memory`, exports
- * `gather_u8`, `gather_i8`, `requant_u8`, `requant_i8`, `residual_first` and
- * `residual_second` (see the module doc).
+ * `gather_u8`, `gather_i8`, `requant_u8`, `requant_i8`, `depthwise_u8`, `depthwise_i8`,
+ * `residual_first` and `residual_second` (see the module doc).
  *
  * @example
  * ```ts
@@ -74,6 +83,9 @@ export function qconvKernelModule(
     const requant = mod.addFunction(REQUANT_PARAMS, []);
     emitRequant(requant.body, dtype);
     mod.exportFunction(`requant_${dtype}`, requant.index);
+    const depthwise = mod.addFunction(DEPTHWISE_PARAMS, []);
+    emitDepthwise(depthwise.body, dtype);
+    mod.exportFunction(`depthwise_${dtype}`, depthwise.index);
   }
   for (const role of ["first", "second"] as const) {
     const residual = mod.addFunction(RESIDUAL_PARAMS, []);
@@ -176,6 +188,47 @@ function emitRequant(f: FunctionBody, dtype: Int8Type) {
   f.end();
   f.localGet(j).i32Const(1).op("i32.add").localTee(j).localGet(cols).op("i32.lt_u").brIf(0);
   f.end();
+}
+
+/** `depthwise_<dtype>`: per output pixel, per chunk of 8 channels, the sum over the taps. */
+function emitDepthwise(f: FunctionBody, dtype: Int8Type) {
+  const [src, rowStep, colStep, outRows, outCols] = range(5);
+  const [deltas, taps, weights, chunks, dst] = [5, 6, 7, 8, 9];
+  const [y, x, base, c, chunkBase, tp, tEnd, wp, tapWeights] = range(9).map(() =>
+    f.addLocal("i32")
+  );
+  const [acc0, acc1, values, w] = range(4).map(() => f.addLocal("v128"));
+  f.localGet(deltas).localGet(taps).i32Const(4).op("i32.mul").op("i32.add").localSet(tEnd);
+  f.localGet(chunks).i32Const(16).op("i32.mul").localSet(tapWeights);
+  beginCountingLoop(f, y);
+  beginCountingLoop(f, x);
+  f.localGet(src).localGet(y).localGet(rowStep).op("i32.mul").op("i32.add");
+  f.localGet(x).localGet(colStep).op("i32.mul").op("i32.add").localSet(base);
+  beginCountingLoop(f, c);
+  f.localGet(base).localGet(c).i32Const(8).op("i32.mul").op("i32.add").localSet(chunkBase);
+  f.localGet(weights).localGet(c).i32Const(16).op("i32.mul").op("i32.add").localSet(wp);
+  f.i32Const(0).op("i32x4.splat").localTee(acc0).localSet(acc1);
+  f.localGet(deltas).localSet(tp);
+  f.loop();
+  f.localGet(tp).memory("i32.load").localGet(chunkBase).op("i32.add");
+  f.memory(dtype === "u8" ? "v128.load8x8_u" : "v128.load8x8_s");
+  if (dtype === "u8") f.i32Const(128).op("i16x8.splat").op("i16x8.sub");
+  f.localSet(values);
+  f.localGet(wp).memory("v128.load").localSet(w);
+  f.localGet(acc0).localGet(values).localGet(w).op("i32x4.extmul_low_i16x8_s");
+  f.op("i32x4.add").localSet(acc0);
+  f.localGet(acc1).localGet(values).localGet(w).op("i32x4.extmul_high_i16x8_s");
+  f.op("i32x4.add").localSet(acc1);
+  advance(f, wp, { local: tapWeights });
+  advance(f, tp, { const: 4 });
+  f.localGet(tp).localGet(tEnd).op("i32.lt_u").brIf(0);
+  f.end();
+  f.localGet(dst).localGet(acc0).memory("v128.store");
+  f.localGet(dst).localGet(acc1).memory("v128.store", 16);
+  advance(f, dst, { const: 32 });
+  endCountingLoop(f, c, chunks);
+  endCountingLoop(f, x, outCols);
+  endCountingLoop(f, y, outRows);
 }
 
 /** `residual_<role>`: one table lookup per byte. */

@@ -15,6 +15,10 @@
  * 4. `requant_<dtype>` adds the bias, subtracts the zero-point term and requantizes;
  *    `residual_<role>` applies a fused QLinearAdd table; one `set` copies the bytes out.
  *
+ * Depthwise convs (without weight zero points) skip the product: after the same staging,
+ * `depthwise_<dtype>` sums each output pixel's taps 8 channels at a time
+ * (`i32x4.extmul_*_i16x8_s` with the weights widened to i16 once, cached), then steps 4.
+ *
  * The int32 sums are exact (wrapping like the reference), so the result equals
  * qlinear_conv_nhwc.ts's reference byte for byte.
  *
@@ -73,6 +77,18 @@ type RequantFn = (
   yZero: number,
 ) => void;
 type ResidualFn = (y: number, r: number, table: number, count: number) => void;
+type DepthwiseFn = (
+  src: number,
+  rowStep: number,
+  colStep: number,
+  outRows: number,
+  outCols: number,
+  deltas: number,
+  taps: number,
+  weights: number,
+  chunks: number,
+  dst: number,
+) => void;
 
 /** The bytes of any 8-bit array, as unsigned bytes (same memory). */
 function bytesOf(a: Uint8Array | Int8Array): Uint8Array {
@@ -94,6 +110,7 @@ export class WasmQConv {
   readonly #gather: Record<Int8Type, GatherFn>;
   readonly #requant: Record<Int8Type, RequantFn>;
   readonly #residual: Record<"first" | "second", ResidualFn>;
+  readonly #depthwise: Record<Int8Type, DepthwiseFn>;
 
   /** Compiles the helpers for `gemm`'s panel width over its memory. */
   constructor(gemm: WasmGemm) {
@@ -112,13 +129,73 @@ export class WasmQConv {
       first: exports.residual_first as ResidualFn,
       second: exports.residual_second as ResidualFn,
     };
+    this.#depthwise = {
+      u8: exports.depthwise_u8 as DepthwiseFn,
+      i8: exports.depthwise_i8 as DepthwiseFn,
+    };
   }
 
-  /** Writes the dense conv `g` (from `nhwcConvGeometry`) of `t` into `y` [n, oh, ow, mp]. */
+  /**
+   * Writes the conv `g` (from `nhwcConvGeometry`) of `t` into `y` [n, oh, ow, mp]: dense, or
+   * depthwise without weight zero points.
+   */
   conv(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array | Int8Array): void {
-    if (g.depthwise) throw new Error("WasmQConv runs dense convolutions only");
+    if (g.depthwise && t.zeroPoints) {
+      throw new Error("WasmQConv runs depthwise convolutions without weight zero points only");
+    }
     this.gemm.cache.trim();
-    for (let n = 0; n < g.n; n++) this.#convImage(g, t, bytesOf(y), n);
+    for (let n = 0; n < g.n; n++) {
+      if (g.depthwise) this.#depthwiseImage(g, t, bytesOf(y), n);
+      else this.#convImage(g, t, bytesOf(y), n);
+    }
+  }
+
+  /** Depthwise weights [kh, kw, cp] as i16 [taps][cp rounded up to 8], cached. */
+  #depthwiseWeights(g: NhwcConvGeometry, w: Int8Array): number {
+    const { cache, heap } = this.gemm;
+    const taps = g.kh * g.kw;
+    const cp8 = Math.ceil(g.cp / 8) * 8;
+    return cache.getOrAdd(w, `qconv depthwise ${cp8}`, taps * cp8 * 2, (ptr) => {
+      const packed = new Int16Array(heap.memory.buffer, ptr, taps * cp8);
+      packed.fill(0);
+      for (let tap = 0; tap < taps; tap++) {
+        packed.set(w.subarray(tap * g.cp, (tap + 1) * g.cp), tap * cp8);
+      }
+    });
+  }
+
+  /**
+   * Image `n` of depthwise conv `g` into `y`: staged into a padded copy like the dense conv,
+   * `depthwise_<dtype>` sums every pixel's taps, then the same requantization and residual.
+   */
+  #depthwiseImage(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array, n: number): void {
+    const { heap } = this.gemm;
+    const pixels = g.oh * g.ow;
+    const taps = g.kh * g.kw;
+    const chunks = Math.ceil(g.cp / 8);
+    const hp = paddedExtent(g.h, g.padT, g.oh, g.strideH, g.kh, g.dilH);
+    const wp = paddedExtent(g.w, g.padL, g.ow, g.strideW, g.kw, g.dilW);
+    heap.withScratch((alloc) => {
+      const weights = this.#depthwiseWeights(g, t.w);
+      const input = this.#stage(g, t, n, hp, wp, alloc);
+      const deltas = alloc(taps * 4);
+      const r = alloc(pixels * chunks * 32);
+      const i32 = new Int32Array(heap.memory.buffer);
+      this.#tapDeltas(g, wp, i32, deltas);
+      this.#depthwise[g.dtype](
+        input,
+        g.strideH * wp * g.cp,
+        g.strideW * g.cp,
+        g.oh,
+        g.ow,
+        deltas,
+        taps,
+        weights,
+        chunks,
+        r,
+      );
+      this.#finish(g, t, y, n, r, chunks * 32, alloc);
+    });
   }
 
   /** The weights as i16 pairs in `mr`-row panels (plus the window-sum rows), cached. */
@@ -152,7 +229,7 @@ export class WasmQConv {
     });
   }
 
-  /** Image `n` of the conv into `y`. */
+  /** Image `n` of the dense conv into `y`. */
   #convImage(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array, n: number): void {
     const { heap } = this.gemm;
     const { nr } = this.gemm.config;
@@ -165,74 +242,113 @@ export class WasmQConv {
     const panels = Math.ceil(pixels / nr);
     const hp = paddedExtent(g.h, g.padT, g.oh, g.strideH, g.kh, g.dilH);
     const wp = paddedExtent(g.w, g.padL, g.ow, g.strideW, g.kw, g.dilW);
-    const outBytes = pixels * g.mp;
 
     heap.withScratch((alloc) => {
       const weights = this.#packedWeights(g, t, rows, pairs);
-      const input = alloc(hp * wp * g.cp + GATHER_OVERREAD);
+      const input = this.#stage(g, t, n, hp, wp, alloc);
       const offsets = alloc(panels * nr * 4);
       const deltas = alloc(taps * 4);
       const patches = alloc((panels * pairs + 2) * nr * 4);
       const r = alloc(pixels * ldc * 4);
-      const constants = alloc(g.mp * 4 * 3);
-      const out = alloc(outBytes);
-      const residual = t.residual ? alloc(outBytes) : 0;
-      const table = t.residual ? this.#table(t.residual.table) : 0;
-
-      const buffer = heap.memory.buffer;
-      const bytes = new Uint8Array(buffer);
-      const i32 = new Int32Array(buffer);
-      const x = bytesOf(t.x);
-      const rowBytes = g.w * g.cp;
-      const image = n * g.h * rowBytes;
-      if (hp === g.h && wp === g.w) bytes.set(x.subarray(image, image + g.h * rowBytes), input);
-      else {
-        bytes.fill(g.xPad & 0xff, input, input + hp * wp * g.cp);
-        for (let iy = 0; iy < g.h; iy++) {
-          const from = image + iy * rowBytes;
-          bytes.set(
-            x.subarray(from, from + rowBytes),
-            input + ((iy + g.padT) * wp + g.padL) * g.cp,
-          );
-        }
-      }
+      const i32 = new Int32Array(heap.memory.buffer);
       windowOffsets(i32, offsets / 4, panels * nr, g, wp, g.cp);
-      for (let ky = 0; ky < g.kh; ky++) {
-        for (let kx = 0; kx < g.kw; kx++) {
-          i32[deltas / 4 + ky * g.kw + kx] = (ky * g.dilH * wp + kx * g.dilW) * g.cp;
-        }
-      }
+      this.#tapDeltas(g, wp, i32, deltas);
       const chunks = Math.ceil(g.cp / 8);
       this.#gather[g.dtype](input, offsets, deltas, taps, chunks, pairsPerTap, patches, panels);
       this.gemm.multiply(weights, patches, r, rows, pixels, pairs);
-
-      const [bias, scale, zeroPoints] = [0, 1, 2].map((i) => constants + i * g.mp * 4);
-      i32.set(t.bias, bias / 4);
-      new Float32Array(buffer).set(t.scale, scale / 4);
-      if (t.zeroPoints) i32.set(t.zeroPoints, zeroPoints / 4);
-      const [qmin, qmax] = quantRange(g.dtype);
-      this.#requant[g.dtype](
-        r,
-        ldc * 4,
-        pixels,
-        g.mp / 4,
-        out,
-        g.mp,
-        bias,
-        scale,
-        t.zeroPoints ? zeroPoints : 0,
-        g.mp * 4,
-        qmin - g.yZero,
-        qmax - g.yZero,
-        g.yZero,
-      );
-      const yFrom = n * outBytes;
-      if (t.residual) {
-        bytes.set(bytesOf(t.residual.r).subarray(yFrom, yFrom + outBytes), residual);
-        this.#residual[g.residual === "first" ? "first" : "second"](out, residual, table, outBytes);
-      }
-      y.set(bytes.subarray(out, out + outBytes), yFrom);
+      this.#finish(g, t, y, n, r, ldc * 4, alloc);
     });
+  }
+
+  /**
+   * Copies image `n` into the heap inside an `hp` x `wp` frame of the pad byte (`x_pad`, the
+   * input zero point), so that padding taps need no bounds checks; returns its address (4
+   * readable bytes follow it).
+   */
+  #stage(
+    g: NhwcConvGeometry,
+    t: QConvTensors,
+    n: number,
+    hp: number,
+    wp: number,
+    alloc: (bytes: number) => number,
+  ): number {
+    const input = alloc(hp * wp * g.cp + GATHER_OVERREAD);
+    const bytes = new Uint8Array(this.gemm.heap.memory.buffer);
+    const x = bytesOf(t.x);
+    const rowBytes = g.w * g.cp;
+    const image = n * g.h * rowBytes;
+    if (hp === g.h && wp === g.w) bytes.set(x.subarray(image, image + g.h * rowBytes), input);
+    else {
+      bytes.fill(g.xPad & 0xff, input, input + hp * wp * g.cp);
+      for (let iy = 0; iy < g.h; iy++) {
+        const from = image + iy * rowBytes;
+        bytes.set(
+          x.subarray(from, from + rowBytes),
+          input + ((iy + g.padT) * wp + g.padL) * g.cp,
+        );
+      }
+    }
+    return input;
+  }
+
+  /** Writes each tap's byte distance from its window's origin in the staged image. */
+  #tapDeltas(g: NhwcConvGeometry, wp: number, i32: Int32Array, deltas: number): void {
+    for (let ky = 0; ky < g.kh; ky++) {
+      for (let kx = 0; kx < g.kw; kx++) {
+        i32[deltas / 4 + ky * g.kw + kx] = (ky * g.dilH * wp + kx * g.dilW) * g.cp;
+      }
+    }
+  }
+
+  /**
+   * From the int32 sums at `r` (one column of `ldcBytes` per output pixel): bias, zero-point
+   * term, requantization, residual table, and the bytes of image `n` into `y`.
+   */
+  #finish(
+    g: NhwcConvGeometry,
+    t: QConvTensors,
+    y: Uint8Array,
+    n: number,
+    r: number,
+    ldcBytes: number,
+    alloc: (bytes: number) => number,
+  ): void {
+    const pixels = g.oh * g.ow;
+    const outBytes = pixels * g.mp;
+    const constants = alloc(g.mp * 4 * 3);
+    const out = alloc(outBytes);
+    const residual = t.residual ? alloc(outBytes) : 0;
+    const table = t.residual ? this.#table(t.residual.table) : 0;
+    const buffer = this.gemm.heap.memory.buffer;
+    const bytes = new Uint8Array(buffer);
+    const i32 = new Int32Array(buffer);
+    const [bias, scale, zeroPoints] = [0, 1, 2].map((i) => constants + i * g.mp * 4);
+    i32.set(t.bias, bias / 4);
+    new Float32Array(buffer).set(t.scale, scale / 4);
+    if (t.zeroPoints) i32.set(t.zeroPoints, zeroPoints / 4);
+    const [qmin, qmax] = quantRange(g.dtype);
+    this.#requant[g.dtype](
+      r,
+      ldcBytes,
+      pixels,
+      g.mp / 4,
+      out,
+      g.mp,
+      bias,
+      scale,
+      t.zeroPoints ? zeroPoints : 0,
+      g.mp * 4,
+      qmin - g.yZero,
+      qmax - g.yZero,
+      g.yZero,
+    );
+    const yFrom = n * outBytes;
+    if (t.residual) {
+      bytes.set(bytesOf(t.residual.r).subarray(yFrom, yFrom + outBytes), residual);
+      this.#residual[g.residual === "first" ? "first" : "second"](out, residual, table, outBytes);
+    }
+    y.set(bytes.subarray(out, out + outBytes), yFrom);
   }
 }
 
@@ -254,7 +370,7 @@ let shared: WasmQConv | null | undefined;
  * @example
  * ```ts
  * const qconv = sharedWasmQConv();
- * if (qconv && !g.depthwise) qconv.conv(g, tensors, y);
+ * if (qconv && !(g.depthwise && g.zeroPoints)) qconv.conv(g, tensors, y);
  * ```
  */
 export function sharedWasmQConv(): WasmQConv | null {
