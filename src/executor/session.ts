@@ -8,7 +8,7 @@
  * `fallbackReason` set when the GPU fails at load or at run time. A software adapter is not
  * even built when the CPU path's threads cover every core (with WebAssembly SIMD): both run
  * on the same cores there, the CPU path was 2-3x faster on every model measured (the
- * ResNets; MobileNetV2 int8 20 against 63 ms, ShuffleNetV2 QDQ 43 against 82 on 2 cores), and
+ * ResNets; MobileNetV2 int8 20 against 63 ms, ShuffleNetV2 QDQ 20 against 82 on 2 cores), and
  * building the GPU session costs its pipeline compilation (classify with MobileNetV2 int8
  * without Mesa's shader cache: 16 s before the first result, 0.5 s without the GPU session;
  * 1.6 s with the cache).

@@ -55,6 +55,26 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
   return [y];
 }
 
+/**
+ * Fast CPU kernel: for 8-bit inputs per tensor, the 256 possible results computed once with
+ * the reference's arithmetic and looked up per element (ShuffleNetV2 QDQ's 63 float islands:
+ * 8.8 -> 1.7 ms); i32 inputs and per-axis parameters take the reference.
+ */
+function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
+  inferTypes(node, inputs);
+  const x = inputs[0]!;
+  const { scale, zeroPoint } = affineValues(node, inputs);
+  if (x.dtype === "i32" || scale.length !== 1) return reference(node, inputs);
+  const table = new Float32Array(256);
+  for (let b = 0; b < 256; b++) {
+    table[b] = dequantize(x.dtype === "i8" ? (b << 24) >> 24 : b, scale[0], zeroPoint[0]);
+  }
+  const y = makeTensor("f32", x.shape);
+  const out = y.data, data = x.data;
+  for (let i = 0; i < data.length; i++) out[i] = table[data[i] & 0xff];
+  return [y];
+}
+
 const PARAMS = uniformLayout("Params", { length: "u32", zero_point: "i32", scale: "f32" });
 
 function wgsl(dtype: InputDtype): string {
@@ -96,4 +116,4 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
 }
 
 /** DequantizeLinear: u8/i8/i32 to f32 with onnxruntime's arithmetic. */
-export const dequantizeLinear: OpDef = { op: "DequantizeLinear", inferTypes, reference, gpu };
+export const dequantizeLinear: OpDef = { op: "DequantizeLinear", inferTypes, reference, cpu, gpu };

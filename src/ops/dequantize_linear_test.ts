@@ -16,7 +16,7 @@ function data(seed: number, dtype: DType, shape: number[]): Tensor {
   return randomTensor(seededRandom(seed), dtype, shape, ...RANGES[dtype]);
 }
 
-Deno.test("DequantizeLinear reference equals onnxruntime (u8/i8/i32, per tensor/axis)", async () => {
+Deno.test("DequantizeLinear reference and CPU kernel equal onnxruntime (u8/i8/i32, per tensor/axis)", async () => {
   const cases = [
     { dtype: "u8" as const, shape: [2, 3, 5, 7], scale: [0.0173], zp: [131] },
     { dtype: "i8" as const, shape: [3, 17], scale: [0.31], zp: [-5] },
@@ -45,8 +45,10 @@ Deno.test("DequantizeLinear reference equals onnxruntime (u8/i8/i32, per tensor/
       outputs: ["f32"],
       attrs: perAxis ? { axis: 1 } : {},
     });
-    const [actual] = dequantizeLinear.reference(node, [x, s, z]);
-    assertClose(actual.data, expected.data, TOLERANCES.exact, `DequantizeLinear case ${k}`);
+    for (const kernel of ["reference", "cpu"] as const) {
+      const [actual] = dequantizeLinear[kernel]!(node, [x, s, z]);
+      assertClose(actual.data, expected.data, TOLERANCES.exact, `DequantizeLinear ${kernel} ${k}`);
+    }
   }
 });
 

@@ -105,6 +105,17 @@ Deno.test("Slice reference matches onnxruntime on the imported node (f32 and i32
   }
 });
 
+Deno.test("Slice CPU kernel equals the reference on every case and an empty range", () => {
+  const empty: SliceCase = { dtype: "f32", shape: [4, 6], starts: [5], ends: [2], axes: [0] };
+  for (const [k, c] of [...CASES, empty].entries()) {
+    const x = randomTensor(seededRandom(40 + k), c.dtype, c.shape, -1000, 1000);
+    const [expected] = slice.reference(importedNode(c), [x]);
+    const [actual] = slice.cpu!(importedNode(c), [x]);
+    assert.deepEqual(actual.shape, expected.shape, `case ${k}`);
+    assertClose(actual.data, expected.data, TOLERANCES.exact, `Slice case ${k} [${c.shape}]`);
+  }
+});
+
 Deno.test("Slice reference returns an empty tensor for an empty range, as onnxruntime", async () => {
   const c: SliceCase = { dtype: "f32", shape: [4, 6], starts: [5], ends: [2], axes: [0] };
   const x = randomTensor(seededRandom(3), "f32", c.shape);

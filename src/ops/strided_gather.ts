@@ -3,6 +3,10 @@
  * input element `base + sum(coord_d * stride_d)` over the output dims. Each op supplies only
  * its gather; type inference, the reference and the GPU kernel are shared.
  *
+ * CPU: `cpu` walks the collapsed output dims with an odometer (no division per element) and
+ * copies each innermost run with one `set` where it is contiguous in the input (ShuffleNetV2's
+ * channel shuffles: 16 Transposes 12.6 -> 0.4 ms).
+ *
  * GPU: one invocation per output element (src/shaders/elementwise.ts) decomposes its index
  * over the output dims (src/shaders/strided.ts, after collapsing dims contiguous in the
  * input). Negative strides sit in the u32 uniforms as two's complement and the u32 sums wrap
@@ -54,6 +58,30 @@ fn value_at(i: u32) -> u32 {
 ${elementwiseMain("u32", 1)}`;
 }
 
+/**
+ * Writes the gather `g` of `x` into `y` (non-empty): an odometer over the collapsed outer
+ * dims, and per innermost run one `set` (input stride 1) or a strided loop.
+ */
+function gatherRuns(x: Tensor["data"], y: Tensor["data"], g: StridedGather): void {
+  const collapsed = collapseDims(g.dims, [g.strides]);
+  const dims = collapsed.dims.length > 0 ? collapsed.dims : [1];
+  const strides = collapsed.strides[0].length > 0 ? collapsed.strides[0] : [1];
+  const rank = dims.length;
+  const inner = dims[rank - 1], step = strides[rank - 1];
+  const at = new Array<number>(rank - 1).fill(0);
+  let src = g.base;
+  for (let dst = 0; dst < y.length; dst += inner) {
+    if (step === 1) y.set(x.subarray(src, src + inner), dst);
+    else for (let k = 0; k < inner; k++) y[dst + k] = x[src + k * step];
+    for (let d = rank - 2; d >= 0; d--) {
+      src += strides[d];
+      if (++at[d] < dims[d]) break;
+      src -= strides[d] * dims[d];
+      at[d] = 0;
+    }
+  }
+}
+
 /** An f32/i32 op defined by `gather(node, inputShape)`. */
 export function stridedGatherOp(
   op: string,
@@ -73,6 +101,13 @@ export function stridedGatherOp(
       for (let i = 0; i < y.data.length; i++) {
         y.data[i] = x.data[base + stridedOffset(i, dims, strides)];
       }
+      return [y];
+    },
+    cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
+      const x = inputs[0]!;
+      const g = gather(node, x.shape);
+      const y = makeTensor(x.dtype, g.dims);
+      if (y.data.length > 0) gatherRuns(x.data, y.data, g);
       return [y];
     },
     gpu(ctx: GpuPlanContext): GpuPlan {
