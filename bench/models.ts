@@ -18,12 +18,14 @@
  * the JSON report and the SVG chart when asked. A runtime that cannot run a model (resin
  * without a kernel for an int8 op, say) is reported with its reason; the others go on.
  *
- * Models come from tests/_zoo.ts: `.cache/zoo/<name>-synth.onnx`, made on demand.
+ * Models come from tests/_zoo.ts: `.cache/zoo/<name>-synth.onnx`, made on demand; a name
+ * ending in `.onnx` is read as that file instead (the real int8 models in ../shared/models).
  *
  * @module
  */
 
 import { errorMessage } from "../src/errors.ts";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
 import type { MemoryReport } from "../src/executor/plan.ts";
@@ -156,20 +158,22 @@ export async function measure(
 }
 
 /**
- * Reads (or makes) the zoo model `name`, converts it for resin and reads its input, for
- * `batch` images.
+ * Reads (or makes) the zoo model `spec`, or the ONNX file `spec` where it ends in `.onnx`,
+ * converts it for resin and reads its input, for `batch` images.
  */
 async function prepareModel(
-  name: string,
+  spec: string,
   batch: number,
 ): Promise<{ model: BenchModel; convertMs?: number }> {
-  const onnx = await Deno.readFile(await zooModel(name));
+  const file = spec.endsWith(".onnx") ? spec : await zooModel(spec);
+  const name = spec.endsWith(".onnx") ? basename(spec, ".onnx") : spec;
+  const onnx = await Deno.readFile(file);
   const input = await ortInput(onnx, batch);
   const start = performance.now();
   let resin: BenchModel["resin"];
   let convertMs: number | undefined;
   try {
-    const { manifest, weights } = await convertOnnx(onnx, { name, source: `${name}-synth.onnx` });
+    const { manifest, weights } = await convertOnnx(onnx, { name, source: basename(file) });
     resin = { manifestJson: JSON.stringify(manifest), weights };
     convertMs = performance.now() - start;
   } catch (err) {
@@ -206,7 +210,7 @@ async function benchModel(
     if (output && reference) result.relL2 = relativeL2(output, reference);
   }
   return {
-    name,
+    name: model.name,
     input: { name: model.inputName, shape: model.inputShape, range },
     convertMs,
     results,
@@ -356,7 +360,7 @@ async function main(args: string[]): Promise<void> {
     const convert = result.convertMs === undefined
       ? ""
       : `; resin conversion ${fmt(result.convertMs)} ms`;
-    console.log(`\n${name} [${result.input.shape}]${convert}\n${modelTable(result)}\n`);
+    console.log(`\n${result.name} [${result.input.shape}]${convert}\n${modelTable(result)}\n`);
   }
   if (values.json) {
     await Deno.writeTextFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
