@@ -222,7 +222,7 @@ async function main(args: string[]): Promise<void> {
     throw new Error(`--backend must be gpu or cpu, got "${values.backend}"`);
   }
   const file = values.model.endsWith(".onnx") ? values.model : await zooModel(values.model);
-  const name = basename(file, ".onnx");
+  const name = values.model.endsWith(".onnx") ? basename(file, ".onnx") : values.model;
   const onnx = await Deno.readFile(file);
   const { manifest, weights } = await convertOnnx(onnx, { name, source: basename(file) });
   const graph = fusionPasses((await decodeModel(manifest, weights)).graph);

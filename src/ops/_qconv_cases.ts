@@ -169,6 +169,39 @@ export const QCONV_CASES: QConvCase[] = [
     bias: true,
   },
   {
+    // 3x3 stride 1 with whole chunks of 8 channels: the CPU path's integer Winograd, with
+    // partial 2x2 tiles (odd output sizes), batch 2 and per-channel multipliers.
+    name: "Winograd-shaped u8 C=16 7x9",
+    x: "u8",
+    w: "i8",
+    shape: [2, 16, 7, 9],
+    m: 12,
+    kernel: [3, 3],
+    pads: [1, 1, 1, 1],
+    perChannel: true,
+    bias: true,
+  },
+  {
+    name: "Winograd-shaped s8 C=40 no padding",
+    x: "i8",
+    w: "i8",
+    shape: [1, 40, 10, 7],
+    m: 9,
+    kernel: [3, 3],
+    bias: true,
+  },
+  {
+    name: "Winograd-shaped u8 C=64 asym pads ties",
+    x: "u8",
+    w: "i8",
+    shape: [1, 64, 6, 5],
+    m: 8,
+    kernel: [3, 3],
+    pads: [0, 1, 2, 0],
+    ties: true,
+    bias: true,
+  },
+  {
     // 9 * 132 / 2 = 594 depth pairs: two depth blocks of the WebAssembly product, a half
     // chunk of 8 channels per tap, 63 pixels over many panels, 20 output channels.
     name: "wide 3x3 C=132",

@@ -21,7 +21,7 @@ import { QCONV_CASES, qconvNode, qconvOperands } from "./_qconv_cases.ts";
 import { unpackNhwc } from "./unpack_nhwc.ts";
 import { wasmSimdSupported } from "../wasm/simd_support.ts";
 import { WasmGemm } from "../wasm/wasm_gemm.ts";
-import { INT8_KERNEL, WasmQConv } from "../wasm/wasm_qconv.ts";
+import { INT8_KERNEL, qconvWinogradComputes, WasmQConv } from "../wasm/wasm_qconv.ts";
 
 /** A case lowered: the NHWC4 input, the QLinearConvNhwc node and its operands. */
 function lower(index: number, residual: ResidualRole = "none") {
@@ -116,21 +116,29 @@ function withResidual(
 }
 
 Deno.test("QLinearConvNhwc CPU kernels (WebAssembly, TypeScript) equal the reference", async () => {
+  // On 2 threads, and on 2 threads with integer Winograd for every 3x3 conv it can compute.
   const threaded = wasmSimdSupported()
     ? new WasmQConv(new WasmGemm(INT8_KERNEL, { threads: 2 }))
     : undefined;
+  const winograd = threaded && new WasmQConv(threaded.gemm, { winograd: "always" });
   if (threaded) assert.ok(await threaded.gemm.started(30_000), "2 threads started");
-  /** The WebAssembly kernel on 2 threads, called as `cpu` calls it. */
-  const onThreads = (node: Node, inputs: (Tensor | undefined)[]) => {
+  /** A WebAssembly kernel, called as `cpu` calls it. */
+  const on = (qconv: WasmQConv | undefined) => (node: Node, inputs: (Tensor | undefined)[]) => {
     const g = nhwcConvGeometry(node, inputs);
-    if (!threaded || (g.depthwise && g.zeroPoints)) return qlinearConvNhwc.cpu!(node, inputs);
+    if (!qconv || (g.depthwise && g.zeroPoints)) return qlinearConvNhwc.cpu!(node, inputs);
     const y = makeTensor(g.dtype, [g.n, g.oh, g.ow, g.mp]);
-    threaded.conv(g, qconvTensors(inputs), y.data as Uint8Array | Int8Array);
+    qconv.conv(g, qconvTensors(inputs), y.data as Uint8Array | Int8Array);
     return [y];
   };
+  const winogradCases = QCONV_CASES.filter((_, i) => {
+    const l = lower(i);
+    return qconvWinogradComputes(nhwcConvGeometry(l.lowered, l.inputs), qconvTensors(l.inputs));
+  });
+  assert.ok(winogradCases.length >= 4, `${winogradCases.length} cases take integer Winograd`);
   const kernels = [
     ["cpu", (node: Node, inputs: (Tensor | undefined)[]) => qlinearConvNhwc.cpu!(node, inputs)],
-    ["WebAssembly on 2 threads", onThreads],
+    ["WebAssembly on 2 threads", on(threaded)],
+    ["WebAssembly integer Winograd on 2 threads", on(winograd)],
     [
       "TypeScript",
       (node: Node, inputs: (Tensor | undefined)[]) =>
@@ -189,4 +197,51 @@ gpuTest("QLinearConvNhwc GPU kernels match the reference on every case", async (
       );
     }
   }
+});
+
+Deno.test({
+  name: "QLinearConvNhwc integer Winograd is exact on extreme bytes and weights (C=64, 512)",
+  ignore: !wasmSimdSupported(),
+}, () => {
+  const qconv = new WasmQConv(new WasmGemm(INT8_KERNEL, { threads: 1 }), { winograd: "always" });
+  for (const [i, [cp, size, mp]] of [[64, 9, 12], [512, 5, 8]].entries()) {
+    const rand = seededRandom(500 + i);
+    const pick = (a: number, b: number) => () => (rand() < 0.5 ? a : b);
+    const x = makeTensor(
+      "u8",
+      [1, size, size, cp],
+      Array.from({ length: size * size * cp }, pick(0, 255)),
+    );
+    const w = makeTensor(
+      "i8",
+      [mp, 3, 3, cp],
+      Array.from({ length: mp * 9 * cp }, pick(-128, 127)),
+    );
+    const bias = makeTensor(
+      "i32",
+      [mp],
+      Array.from({ length: mp }, () => Math.floor(rand() * 1000)),
+    );
+    const scale = makeTensor(
+      "f32",
+      [mp],
+      Array.from({ length: mp }, () => Math.fround(2e-5 * (1 + rand()))),
+    );
+    const node: Node = {
+      name: `extreme ${cp}`,
+      op: "QLinearConvNhwc",
+      inputs: ["x", "w", "b", "s"],
+      outputs: ["y"],
+      attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], x_pad: 255, y_zero_point: 128 },
+    };
+    const inputs = [x, w, bias, scale];
+    const g = nhwcConvGeometry(node, inputs);
+    assert.ok(qconvWinogradComputes(g, qconvTensors(inputs)));
+    const [expected] = qlinearConvNhwc.reference(node, inputs);
+    assert.ok(new Set(expected.data).size > 32, "outputs spread over the byte range");
+    const y = makeTensor("u8", [1, size, size, mp]);
+    qconv.conv(g, qconvTensors(inputs), y.data as Uint8Array);
+    assertClose(y.data, expected.data, TOLERANCES.exact, node.name);
+  }
+  qconv.gemm.dispose();
 });

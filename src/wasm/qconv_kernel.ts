@@ -43,6 +43,7 @@
 import { advance, beginCountingLoop, endCountingLoop, range } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
 import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
+import { addQWinogradFunctions } from "./qwinograd_kernel.ts";
 
 /** 8-bit activation types. */
 export type Int8Type = "u8" | "i8";
@@ -58,7 +59,8 @@ const DEPTHWISE_PARAMS: ValType[] = new Array(10).fill("i32");
 /**
  * The int8 conv helper module for panels of `width` lanes: imports `env.memory`, exports
  * `gather_u8`, `gather_i8`, `requant_u8`, `requant_i8`, `depthwise_u8`, `depthwise_i8`,
- * `residual_first` and `residual_second` (see the module doc).
+ * `residual_first` and `residual_second` (see the module doc), and the integer Winograd
+ * transforms of qwinograd_kernel.ts.
  *
  * @example
  * ```ts
@@ -87,6 +89,7 @@ export function qconvKernelModule(
     emitDepthwise(depthwise.body, dtype);
     mod.exportFunction(`depthwise_${dtype}`, depthwise.index);
   }
+  addQWinogradFunctions(mod, width);
   for (const role of ["first", "second"] as const) {
     const residual = mod.addFunction(RESIDUAL_PARAMS, []);
     emitResidual(residual.body, role);
