@@ -193,7 +193,8 @@ export class WasmQConv {
 
   /**
    * The 16 Winograd weight matrices U_xi = (2G) g (2G)^T [mp, cp] of a 3x3 conv, each as i16
-   * pairs in `mr`-row panels like `#packedWeights`, one after another; cached.
+   * pairs in `mr`-row panels like `#packedWeights`, one after another; cached. Per filter, the
+   * products run over its channels (contiguous in OHWI), rows of (2G) g first, then columns.
    */
   #winogradWeights(g: NhwcConvGeometry, w: Int8Array, pairs: number): number {
     const { cache, heap } = this.gemm;
@@ -202,29 +203,33 @@ export class WasmQConv {
     const { t, g: gMatrix } = WINOGRAD_F2;
     const g2 = gMatrix.map((row) => row.map((v) => 2 * v));
     return cache.getOrAdd(w, `qconv winograd ${mr}`, t * t * block * 4, (ptr) => {
-      const packed = new Int32Array(heap.memory.buffer, ptr, t * t * block);
+      // Pair (2p, 2p + 1) of a row is one i32, low half first: i16 element 2 * word + (c & 1).
+      const packed = new Int16Array(heap.memory.buffer, ptr, 2 * t * t * block);
       packed.fill(0);
-      const u = new Int32Array(t * t);
-      const tap = new Int32Array(9);
+      const rows = Array.from({ length: t * 3 }, () => new Int32Array(g.cp));
+      const u = new Int32Array(g.cp);
       for (let m = 0; m < g.mp; m++) {
-        const panel = Math.floor(m / mr) * mr * pairs + (m % mr);
-        for (let c = 0; c < g.cp; c++) {
-          for (let k = 0; k < 9; k++) tap[k] = w[(m * 9 + k) * g.cp + c];
-          for (let i = 0; i < t; i++) {
-            for (let j = 0; j < t; j++) {
-              let sum = 0;
-              for (let a = 0; a < 3; a++) {
-                for (let b = 0; b < 3; b++) sum += g2[i][a] * tap[a * 3 + b] * g2[j][b];
-              }
-              u[i * t + j] = sum;
+        const taps = Array.from({ length: 9 }, (_, k) => w.subarray((m * 9 + k) * g.cp));
+        for (let i = 0; i < t; i++) {
+          for (let b = 0; b < 3; b++) {
+            const row = rows[i * 3 + b];
+            row.fill(0);
+            for (let a = 0; a < 3; a++) {
+              const coeff = g2[i][a], tap = taps[a * 3 + b];
+              if (coeff !== 0) { for (let c = 0; c < g.cp; c++) row[c] += coeff * tap[c]; }
             }
           }
-          const at = panel + (c >> 1) * mr;
-          for (let xi = 0; xi < t * t; xi++) {
-            const word = xi * block + at;
-            packed[word] = c & 1
-              ? (packed[word] & 0xffff) | (u[xi] << 16)
-              : (packed[word] & ~0xffff) | (u[xi] & 0xffff);
+        }
+        const panel = 2 * (Math.floor(m / mr) * mr * pairs + (m % mr));
+        for (let i = 0; i < t; i++) {
+          for (let j = 0; j < t; j++) {
+            u.fill(0);
+            for (let b = 0; b < 3; b++) {
+              const coeff = g2[j][b], row = rows[i * 3 + b];
+              if (coeff !== 0) { for (let c = 0; c < g.cp; c++) u[c] += coeff * row[c]; }
+            }
+            const at = 2 * (i * t + j) * block + panel;
+            for (let c = 0; c < g.cp; c++) packed[at + 2 * (c >> 1) * mr + (c & 1)] = u[c];
           }
         }
       }
