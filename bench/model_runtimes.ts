@@ -26,7 +26,13 @@ export const ORT_VERSIONS = {
   node: ortNode.env.versions.node ?? "unknown",
 };
 
-/** A model as every runtime receives it; inputs and outputs are f32. */
+/** The benchmark's input element types: f32, or bytes (ST's int8 PreResNet takes u8 NHWC). */
+export type BenchInputType = "f32" | "u8";
+
+/** An input of `BenchInputType`'s data. */
+export type BenchInput = Float32Array | Uint8Array;
+
+/** A model as every runtime receives it; one f32 or u8 input, outputs compared as f32. */
 export interface BenchModel {
   /** make_models.py name, e.g. "resnet50-v1-12". */
   name: string;
@@ -34,15 +40,16 @@ export interface BenchModel {
   onnx: Uint8Array;
   /** resin's conversion (manifest JSON text and weights), or why resin cannot convert it. */
   resin: { manifestJson: string; weights: Uint8Array } | { unsupported: string };
-  /** The single input's name and concrete shape (batch 1). */
+  /** The single input's name, concrete shape (batch 1) and element type. */
   inputName: string;
   inputShape: number[];
+  inputType: BenchInputType;
 }
 
 /** A model loaded in one runtime. */
 export interface LoadedModel {
-  /** Runs the model on `input` and returns its first output's data. */
-  run(input: Float32Array): Promise<Float32Array>;
+  /** Runs the model on `input` and returns its first output's data as f32. */
+  run(input: BenchInput): Promise<Float32Array>;
   /** resin's planned activation memory; absent for other runtimes. */
   memory?: MemoryReport;
   /** Frees the session. */
@@ -89,14 +96,19 @@ function resinRuntime(
       return {
         memory: session.memory,
         async run(input) {
-          const tensor = { dtype: "f32" as const, shape: model.inputShape, data: input };
+          const tensor = { dtype: model.inputType, shape: model.inputShape, data: input };
           const outputs = await session.run({ [model.inputName]: tensor });
-          return outputs[output].data as Float32Array;
+          return asF32(outputs[output].data);
         },
         release: () => Promise.resolve(session.dispose()),
       };
     },
   };
+}
+
+/** Output data as f32 (a copy where it has another element type). */
+function asF32(data: unknown): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
 }
 
 /** The part of an onnxruntime package the benchmark uses (web and node share it). */
@@ -120,9 +132,11 @@ function ortRuntime(
       const output = session.outputNames[0];
       return {
         async run(input) {
-          const feeds = { [model.inputName]: new ort.Tensor("float32", input, model.inputShape) };
-          const outputs = await session.run(feeds);
-          return outputs[output].data as Float32Array;
+          const tensor = input instanceof Uint8Array
+            ? new ort.Tensor("uint8", input, model.inputShape)
+            : new ort.Tensor("float32", input, model.inputShape);
+          const outputs = await session.run({ [model.inputName]: tensor });
+          return asF32(outputs[output].data);
         },
         release: () => session.release(),
       };
@@ -150,20 +164,23 @@ export const RUNTIMES: readonly Runtime[] = [
 export const REFERENCE_RUNTIME = "ort-node";
 
 /**
- * The single f32 input of the ONNX model `onnx` (read by onnxruntime-node), its symbolic
+ * The single f32 or u8 input of the ONNX model `onnx` (read by onnxruntime-node), its symbolic
  * leading (batch) dim bound to `batch` and any other symbolic dim to 1. Throws for models with
- * several or non-f32 inputs, and for a fixed batch other than `batch`.
+ * several inputs or another element type, and for a fixed batch other than `batch`.
  */
 export async function ortInput(
   onnx: Uint8Array,
   batch = 1,
-): Promise<{ name: string; shape: number[] }> {
+): Promise<{ name: string; shape: number[]; type: BenchInputType }> {
   const session = await ortNode.InferenceSession.create(onnx, { logSeverityLevel: 3 });
   try {
     const inputs = session.inputMetadata;
-    if (inputs.length !== 1 || !inputs[0].isTensor || inputs[0].type !== "float32") {
+    const types: Record<string, BenchInputType> = { float32: "f32", uint8: "u8" };
+    if (inputs.length !== 1 || !inputs[0].isTensor || !(inputs[0].type in types)) {
       const found = inputs.map((i) => `${i.name} (${i.isTensor ? i.type : "not a tensor"})`);
-      throw new Error(`The benchmark needs one float32 input; the model has ${found.join(", ")}`);
+      throw new Error(
+        `The benchmark needs one float32 or uint8 input; the model has ${found.join(", ")}`,
+      );
     }
     const input = inputs[0];
     const shape = input.shape.map((d, i) => (typeof d === "number" ? d : i === 0 ? batch : 1));
@@ -172,7 +189,7 @@ export async function ortInput(
         `The model's input ${input.name} has a fixed batch of ${shape[0]}, not ${batch}`,
       );
     }
-    return { name: input.name, shape };
+    return { name: input.name, shape, type: types[(input as { type: string }).type] };
   } finally {
     await session.release();
   }

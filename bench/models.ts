@@ -36,6 +36,7 @@ import { zooModel } from "../tests/_zoo.ts";
 import { renderBarChart } from "./chart.ts";
 import { type MachineInfo, machineInfo, machineLine } from "./machine.ts";
 import {
+  type BenchInput,
   type BenchModel,
   ORT_VERSIONS,
   ortInput,
@@ -122,7 +123,7 @@ function inputRange(model: string): [number, number] {
 export async function measure(
   runtime: Runtime,
   model: BenchModel,
-  input: Float32Array,
+  input: BenchInput,
   config: ModelReport["config"],
 ): Promise<{ result: RuntimeResult; output?: Float32Array }> {
   const unsupported = runtime.unsupported(model);
@@ -180,7 +181,14 @@ async function prepareModel(
     resin = { unsupported: `resin cannot convert it: ${errorMessage(err)}` };
   }
   return {
-    model: { name, onnx, resin, inputName: input.name, inputShape: input.shape },
+    model: {
+      name,
+      onnx,
+      resin,
+      inputName: input.name,
+      inputShape: input.shape,
+      inputType: input.type,
+    },
     convertMs,
   };
 }
@@ -192,9 +200,9 @@ async function benchModel(
   config: ModelReport["config"],
 ): Promise<ModelResult> {
   const { model, convertMs } = await prepareModel(name, config.batch);
-  const range = inputRange(name);
-  const input = randomTensor(seededRandom(config.seed), "f32", model.inputShape, ...range)
-    .data as Float32Array;
+  const range = model.inputType === "u8" ? [0, 256] as [number, number] : inputRange(name);
+  const input = randomTensor(seededRandom(config.seed), model.inputType, model.inputShape, ...range)
+    .data as BenchInput;
   const results: RuntimeResult[] = [];
   let reference: Float32Array | undefined;
   const outputs = new Map<string, Float32Array>();

@@ -8,6 +8,7 @@ const model: BenchModel = {
   resin: { unsupported: "no" },
   inputName: "x",
   inputShape: [1, 2],
+  inputType: "f32",
 };
 
 /** A runtime that counts its calls and fails where told. */
