@@ -197,7 +197,11 @@ async function profileCpu(
 function randomInputs(graph: Graph, types: ReadonlyMap<string, TensorType>) {
   const random = seededRandom(1);
   return Object.fromEntries(
-    graph.inputs.map(({ name }) => [name, randomTensor(random, "f32", types.get(name)!.shape)]),
+    graph.inputs.map(({ name }) => {
+      const { dtype, shape } = types.get(name)!;
+      const range: [number, number] = dtype === "f32" ? [-1, 1] : [0, 256];
+      return [name, randomTensor(random, dtype, shape, ...range)];
+    }),
   );
 }
 
