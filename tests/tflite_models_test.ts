@@ -99,8 +99,7 @@ for (const backend of ["cpu", "gpu"] as const) {
     },
   });
 
-  // The CPU path is slower (about 50 images/s): 500 images keep the test short.
-  const count = backend === "cpu" ? 500 : 1000;
+  const count = 1000;
   Deno.test({
     name: `int8 ResNet-8 TFLite equals LiteRT bit for bit on ${count} CIFAR images on the ` +
       `${backend} (needs ../shared, LiteRT)`,

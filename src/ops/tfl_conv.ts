@@ -19,7 +19,9 @@
  * `B = bias - z_x * sum W` (all taps), so that both agree exactly: out-of-image taps read z_x
  * and add nothing.
  *
- * CPU: `cpu` gathers each output pixel's window once and takes contiguous dot products.
+ * CPU: `cpu` takes the int32 sums from the WebAssembly int8 conv (src/wasm/wasm_qconv.ts), then
+ * requantizes; `cpuTypeScript` gathers each output pixel's window once and takes contiguous dot
+ * products.
  * GPU: on CPU-like adapters, dense convs run as the register GEMM of int8_conv_gemm.ts; else
  * one invocation per output word (4 channels of one output pixel): dense convs take
  * `dot4I8Packed` of each input word with the 4 filters' words, depthwise convs multiply
@@ -43,6 +45,7 @@ import {
 import type { GpuBindingSource, GpuPlan, GpuPlanContext, OpDef } from "./op.ts";
 import { poolWindow } from "./pool_window.ts";
 import { wrapInt32 } from "./quant_math.ts";
+import { sharedWasmQConv } from "../wasm/wasm_qconv.ts";
 import { INT8_MAX, INT8_MIN } from "./tfl_math.ts";
 import {
   type Requant,
@@ -56,12 +59,16 @@ import {
 const X = 0, W = 1, B = 2, R = 3;
 
 /** A TflConv node's validated geometry and epilogue. */
-interface ConvGeometry extends Nhwc4ConvShape {
+export interface TflConvGeometry extends Nhwc4ConvShape {
   depthwise: boolean;
   requant: Requant;
 }
 
-function geometry(node: Node, inputs: readonly (TensorType | undefined)[]): ConvGeometry {
+/** Validates a TflConv node against its input types; returns its geometry and epilogue. */
+export function tflGeometry(
+  node: Node,
+  inputs: readonly (TensorType | undefined)[],
+): TflConvGeometry {
   requireOutputs(node, 1);
   if (inputs.length !== 4) {
     throw new Error(`${nodeLabel(node)}: needs 4 inputs, got ${inputs.length}`);
@@ -108,13 +115,13 @@ function geometry(node: Node, inputs: readonly (TensorType | undefined)[]): Conv
 }
 
 function inferTypes(node: Node, inputs: (TensorType | undefined)[]): TensorType[] {
-  const g = geometry(node, inputs);
+  const g = tflGeometry(node, inputs);
   return [{ dtype: "i8", shape: [g.n, g.oh, g.ow, g.mp] }];
 }
 
 /** Plain loops over output pixels, channels, taps and input channels. */
 function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
-  const g = geometry(node, inputs);
+  const g = tflGeometry(node, inputs);
   const x = inputs[X]!.data, w = inputs[W]!.data, bias = inputs[B]!.data, r = inputs[R]!.data;
   const y = makeTensor("i8", [g.n, g.oh, g.ow, g.mp]);
   for (let n = 0; n < g.n; n++) {
@@ -144,14 +151,37 @@ function reference(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
 }
 
 /**
- * Faster CPU kernel, tested against `reference`: per output pixel the window's input values
- * are gathered once (taps outside the image read `x_pad`), then every output channel is one
- * contiguous int8 dot product with its filter row (dense) or one multiply per tap (depthwise).
- * Each sum is an exact JavaScript integer (products are at most 2^14, far from 2^53 in
- * total), wrapped to int32 once at the end: the same value as the reference's wrap per step.
+ * Fast CPU kernel: the int32 sums from the WebAssembly SIMD int8 conv (src/wasm/wasm_qconv.ts:
+ * the i16-pair product, integer Winograd or the depthwise kernel, all exact), then the bias and
+ * TFLite's requantization per output; engines without SIMD take `cpuTypeScript`.
  */
 function cpu(node: Node, inputs: (Tensor | undefined)[]): Tensor[] {
-  const g = geometry(node, inputs);
+  const g = tflGeometry(node, inputs);
+  const wasm = sharedWasmQConv();
+  if (!wasm) return cpuTypeScript(g, inputs);
+  const bias = inputs[B]!.data, r = inputs[R]!.data;
+  const y = makeTensor("i8", [g.n, g.oh, g.ow, g.mp]);
+  const sums = new Int32Array(y.data.length);
+  wasm.sums(
+    { ...g, dtype: "i8" },
+    { x: inputs[X]!.data as Int8Array, w: inputs[W]!.data as Int8Array },
+    sums,
+  );
+  for (let i = 0, m = 0; i < sums.length; i++) {
+    y.data[i] = requantValue(g.requant, r, m, wrapInt32(sums[i] + bias[m]));
+    if (++m === g.mp) m = 0;
+  }
+  return [y];
+}
+
+/**
+ * The CPU kernel in TypeScript: per output pixel the window's input values are gathered once
+ * (taps outside the image read `x_pad`), then every output channel is one contiguous int8 dot
+ * product with its filter row (dense) or one multiply per tap (depthwise). Each sum is an
+ * exact JavaScript integer (products are at most 2^14, far from 2^53 in total), wrapped to
+ * int32 once at the end: the same value as the reference's wrap per step.
+ */
+export function cpuTypeScript(g: TflConvGeometry, inputs: (Tensor | undefined)[]): Tensor[] {
   const x = inputs[X]!.data, w = inputs[W]!.data, bias = inputs[B]!.data, r = inputs[R]!.data;
   const taps = g.kh * g.kw;
   const window = new Int32Array(taps * g.cp);
@@ -275,7 +305,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * int8_conv_gemm.ts, the rest on the direct kernel; both end in `conv_store`.
  */
 function gpu(ctx: GpuPlanContext): GpuPlan {
-  const g = geometry(ctx.node, ctx.inputs);
+  const g = tflGeometry(ctx.node, ctx.inputs);
   const bindings: GpuBindingSource[] = [
     ...[X, W, B, R].map((index): GpuBindingSource => ({ kind: "input", index })),
     { kind: "output", index: 0 },

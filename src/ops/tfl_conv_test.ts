@@ -19,7 +19,7 @@ import {
 } from "./_tfl_testing.ts";
 import { padChannels } from "./nhwc4.ts";
 import { convMultipliers } from "./tfl_math.ts";
-import { tflConv } from "./tfl_conv.ts";
+import { cpuTypeScript, tflConv, tflGeometry } from "./tfl_conv.ts";
 import type { RequantMode } from "./tfl_requant.ts";
 
 /** A TFLite int8 conv in its file's form, and the arithmetic to use. */
@@ -203,12 +203,14 @@ Deno.test("TflConv reference equals TFLite's int8 conv on odd shapes, both requa
   });
 });
 
-Deno.test("TflConv fast CPU kernel matches the reference bit for bit", () => {
+Deno.test("TflConv CPU kernels (WebAssembly sums, TypeScript) match the reference bit for bit", () => {
   CASES.forEach((k, i) => {
     const { node, inputs } = build(k, 10 * i + 3);
-    const [actual] = tflConv.cpu!(node, inputs);
     const [expected] = tflConv.reference(node, inputs);
-    assertClose(actual.data, expected.data, TOLERANCES.exact, `case ${i}`);
+    const [fast] = tflConv.cpu!(node, inputs);
+    assertClose(fast.data, expected.data, TOLERANCES.exact, `cpu, case ${i}`);
+    const [typescript] = cpuTypeScript(tflGeometry(node, inputs), inputs);
+    assertClose(typescript.data, expected.data, TOLERANCES.exact, `TypeScript, case ${i}`);
   });
 });
 

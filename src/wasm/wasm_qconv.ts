@@ -28,6 +28,7 @@
  * @module
  */
 
+import type { Int8ConvShape } from "../ops/int8_conv_gemm.ts";
 import type { NhwcConvGeometry } from "../ops/qlinear_conv_nhwc.ts";
 import { GATHER_OVERREAD, type Int8Type, qconvKernelModule } from "./qconv_kernel.ts";
 import { importLimits } from "./heap.ts";
@@ -39,18 +40,31 @@ import { simdKernelOrNull } from "./simd_support.ts";
 import { quantRange } from "../ops/quant_math.ts";
 import { WINOGRAD_F2 } from "../ops/winograd_algorithms.ts";
 
-/** The tensors of one dense QLinearConvNhwc node (see qlinear_conv_nhwc.ts). */
-export interface QConvTensors {
+/** The shape of an int8 NHWC4 conv the kernels compute: dense (OHWI weights) or depthwise. */
+export type QConvShape = Int8ConvShape & { depthwise: boolean };
+
+/** The operands the int32 sums need. */
+export interface QConvOperands {
   /** Input bytes, NHWC4 [n, h, w, cp]. */
   x: Uint8Array | Int8Array;
-  /** Weights [mp, kh, kw, cp]: packed once per array (keep it unchanged). */
+  /** Weights [mp, kh, kw, cp] (depthwise: [kh, kw, cp]): packed once per array (keep it unchanged). */
   w: Int8Array;
+  /** Weight zero points [mp], when any is nonzero (dense convs only). */
+  zeroPoints?: Int32Array;
+}
+
+/** One image's int32 sums in the heap: output pixel j's mp sums at `r + j * ldcBytes`. */
+interface Sums {
+  r: number;
+  ldcBytes: number;
+}
+
+/** The tensors of one QLinearConvNhwc node (see qlinear_conv_nhwc.ts). */
+export interface QConvTensors extends QConvOperands {
   /** Per output channel int32 constant [mp]. */
   bias: Int32Array;
   /** Per output channel requantization multiplier [mp]. */
   scale: Float32Array;
-  /** Weight zero points [mp], when any is nonzero. */
-  zeroPoints?: Int32Array;
   /** Residual bytes (the output's shape) and the 64K table of a fused QLinearAdd. */
   residual?: { r: Uint8Array | Int8Array; table: Uint8Array };
 }
@@ -177,6 +191,37 @@ export class WasmQConv {
    * depthwise without weight zero points.
    */
   conv(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array | Int8Array): void {
+    const bytes = bytesOf(y);
+    this.#eachImage(g, t, (n, sums, alloc) => {
+      this.#finish(g, t, bytes, n, sums.r, sums.ldcBytes, alloc);
+    });
+  }
+
+  /**
+   * Writes the int32 sums of conv `g` (taps outside the image read `xPad`; no bias, no
+   * requantization) of `t` into `out` [n, oh, ow, mp]: the same products as `conv`, for ops
+   * with their own epilogue (TflConv).
+   */
+  sums(g: QConvShape, t: QConvOperands, out: Int32Array): void {
+    const pixels = g.oh * g.ow;
+    this.#eachImage(g, t, (n, sums) => {
+      const buffer = this.gemm.heap.memory.buffer;
+      for (let j = 0; j < pixels; j++) {
+        const column = new Int32Array(buffer, sums.r + j * sums.ldcBytes, g.mp);
+        out.set(column, (n * pixels + j) * g.mp);
+      }
+    });
+  }
+
+  /**
+   * Runs `each` on every image's int32 sums (`#imageSums`) inside the image's heap scratch:
+   * depthwise, integer Winograd where it applies, else the dense product.
+   */
+  #eachImage(
+    g: QConvShape,
+    t: QConvOperands,
+    each: (n: number, sums: Sums, alloc: (bytes: number) => number) => void,
+  ): void {
     if (g.depthwise && t.zeroPoints) {
       throw new Error("WasmQConv runs depthwise convolutions without weight zero points only");
     }
@@ -185,9 +230,14 @@ export class WasmQConv {
       ? qconvWinogradComputes(g, t)
       : qconvWinogradApplies(g, t);
     for (let n = 0; n < g.n; n++) {
-      if (g.depthwise) this.#depthwiseImage(g, t, bytesOf(y), n);
-      else if (winograd) this.#winogradImage(g, t, bytesOf(y), n);
-      else this.#convImage(g, t, bytesOf(y), n);
+      this.gemm.heap.withScratch((alloc) => {
+        const sums = g.depthwise
+          ? this.#depthwiseSums(g, t, n, alloc)
+          : winograd
+          ? this.#winogradSums(g, t, n, alloc)
+          : this.#denseSums(g, t, n, alloc);
+        each(n, sums, alloc);
+      });
     }
   }
 
@@ -196,7 +246,7 @@ export class WasmQConv {
    * pairs in `mr`-row panels like `#packedWeights`, one after another; cached. Per filter, the
    * products run over its channels (contiguous in OHWI), rows of (2G) g first, then columns.
    */
-  #winogradWeights(g: NhwcConvGeometry, w: Int8Array, pairs: number): number {
+  #winogradWeights(g: QConvShape, w: Int8Array, pairs: number): number {
     const { cache, heap } = this.gemm;
     const { mr } = this.gemm.config;
     const block = Math.ceil(g.mp / mr) * mr * pairs;
@@ -237,14 +287,18 @@ export class WasmQConv {
   }
 
   /**
-   * Image `n` of a 3x3 stride-1 conv as exact integer Winograd F(2x2, 3x3)
+   * The int32 sums of image `n` of a 3x3 stride-1 conv as exact integer Winograd F(2x2, 3x3)
    * (qwinograd_kernel.ts): the image staged with room for whole tiles, its 16 transformed
-   * inputs written into the product's panels, 16 products (`multiplyMany`), the output
-   * transform into int32 sums per output pixel, then the dense conv's requantization.
+   * inputs written into the product's panels, 16 products (`multiplyMany`), then the output
+   * transform into int32 sums per output pixel.
    */
-  #winogradImage(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array, n: number): void {
-    const { heap } = this.gemm;
-    const { nr } = this.gemm.config;
+  #winogradSums(
+    g: QConvShape,
+    t: QConvOperands,
+    n: number,
+    alloc: (bytes: number) => number,
+  ): Sums {
+    const { nr, mr } = this.gemm.config;
     const positions = WINOGRAD_F2.t * WINOGRAD_F2.t;
     const tilesH = Math.ceil(g.oh / 2), tilesW = Math.ceil(g.ow / 2);
     const tiles = tilesH * tilesW;
@@ -255,52 +309,42 @@ export class WasmQConv {
     const wp = Math.max(paddedExtent(g.w, g.padL, g.ow, 1, 3, 1), 2 * tilesW + 2);
     const xiBytes = panels * pairs * nr * 4;
     const rXiBytes = tiles * ldc * 4;
-    const { mr } = this.gemm.config;
     const weightBlock = Math.ceil(g.mp / mr) * mr * pairs * 4;
-    heap.withScratch((alloc) => {
-      const weights = this.#winogradWeights(g, t.w, pairs);
-      const input = this.#stage(g, t, n, hp, wp, alloc);
-      const patches = alloc(positions * xiBytes);
-      const r = alloc(positions * rXiBytes);
-      const sums = alloc(g.oh * g.ow * g.mp * 4);
-      this.#winogradInput[g.dtype](
-        input,
-        wp * g.cp,
-        tilesH,
-        tilesW,
-        g.cp / 8,
-        pairs,
-        patches,
-        xiBytes,
-      );
-      this.gemm.multiplyMany(
-        Array.from({ length: positions }, (_, xi) => ({
-          v: weights + xi * weightBlock,
-          s: patches + xi * xiBytes,
-          r: r + xi * rXiBytes,
-          cols: tiles,
-        })),
-        g.mp,
-        pairs,
-      );
-      this.#winogradOutput(
-        r,
-        ldc * 4,
-        rXiBytes,
-        tilesH,
-        tilesW,
-        g.mp / 4,
-        sums,
-        g.oh,
-        g.ow,
-        g.mp * 4,
-      );
-      this.#finish(g, t, y, n, sums, g.mp * 4, alloc);
-    });
+    const weights = this.#winogradWeights(g, t.w, pairs);
+    const input = this.#stage(g, t, n, hp, wp, alloc);
+    const patches = alloc(positions * xiBytes);
+    const r = alloc(positions * rXiBytes);
+    const sums = alloc(g.oh * g.ow * g.mp * 4);
+    const chunks = g.cp / 8;
+    this.#winogradInput[g.dtype](input, wp * g.cp, tilesH, tilesW, chunks, pairs, patches, xiBytes);
+    this.gemm.multiplyMany(
+      Array.from({ length: positions }, (_, xi) => ({
+        v: weights + xi * weightBlock,
+        s: patches + xi * xiBytes,
+        r: r + xi * rXiBytes,
+        cols: tiles,
+      })),
+      g.mp,
+      pairs,
+    );
+    const pixelBytes = g.mp * 4;
+    this.#winogradOutput(
+      r,
+      ldc * 4,
+      rXiBytes,
+      tilesH,
+      tilesW,
+      g.mp / 4,
+      sums,
+      g.oh,
+      g.ow,
+      pixelBytes,
+    );
+    return { r: sums, ldcBytes: pixelBytes };
   }
 
   /** Depthwise weights [kh, kw, cp] as i16 [taps][cp rounded up to 8], cached. */
-  #depthwiseWeights(g: NhwcConvGeometry, w: Int8Array): number {
+  #depthwiseWeights(g: QConvShape, w: Int8Array): number {
     const { cache, heap } = this.gemm;
     const taps = g.kh * g.kw;
     const cp8 = Math.ceil(g.cp / 8) * 8;
@@ -314,41 +358,42 @@ export class WasmQConv {
   }
 
   /**
-   * Image `n` of depthwise conv `g` into `y`: staged into a padded copy like the dense conv,
-   * `depthwise_<dtype>` sums every pixel's taps, then the same requantization and residual.
+   * The int32 sums of image `n` of depthwise conv `g`: staged into a padded copy like the dense
+   * conv, then `depthwise_<dtype>` sums every pixel's taps, 8 channels at a time.
    */
-  #depthwiseImage(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array, n: number): void {
-    const { heap } = this.gemm;
+  #depthwiseSums(
+    g: QConvShape,
+    t: QConvOperands,
+    n: number,
+    alloc: (bytes: number) => number,
+  ): Sums {
     const pixels = g.oh * g.ow;
     const taps = g.kh * g.kw;
     const chunks = Math.ceil(g.cp / 8);
     const hp = paddedExtent(g.h, g.padT, g.oh, g.strideH, g.kh, g.dilH);
     const wp = paddedExtent(g.w, g.padL, g.ow, g.strideW, g.kw, g.dilW);
-    heap.withScratch((alloc) => {
-      const weights = this.#depthwiseWeights(g, t.w);
-      const input = this.#stage(g, t, n, hp, wp, alloc);
-      const deltas = alloc(taps * 4);
-      const r = alloc(pixels * chunks * 32);
-      const i32 = new Int32Array(heap.memory.buffer);
-      this.#tapDeltas(g, wp, i32, deltas);
-      this.#depthwise[g.dtype](
-        input,
-        g.strideH * wp * g.cp,
-        g.strideW * g.cp,
-        g.oh,
-        g.ow,
-        deltas,
-        taps,
-        weights,
-        chunks,
-        r,
-      );
-      this.#finish(g, t, y, n, r, chunks * 32, alloc);
-    });
+    const weights = this.#depthwiseWeights(g, t.w);
+    const input = this.#stage(g, t, n, hp, wp, alloc);
+    const deltas = alloc(taps * 4);
+    const r = alloc(pixels * chunks * 32);
+    this.#tapDeltas(g, wp, new Int32Array(this.gemm.heap.memory.buffer), deltas);
+    this.#depthwise[g.dtype](
+      input,
+      g.strideH * wp * g.cp,
+      g.strideW * g.cp,
+      g.oh,
+      g.ow,
+      deltas,
+      taps,
+      weights,
+      chunks,
+      r,
+    );
+    return { r, ldcBytes: chunks * 32 };
   }
 
   /** The weights as i16 pairs in `mr`-row panels (plus the window-sum rows), cached. */
-  #packedWeights(g: NhwcConvGeometry, t: QConvTensors, rows: number, pairs: number): number {
+  #packedWeights(g: QConvShape, t: QConvOperands, rows: number, pairs: number): number {
     const { cache, heap } = this.gemm;
     const { mr } = this.gemm.config;
     const words = Math.ceil(rows / mr) * mr * pairs;
@@ -378,9 +423,11 @@ export class WasmQConv {
     });
   }
 
-  /** Image `n` of the dense conv into `y`. */
-  #convImage(g: NhwcConvGeometry, t: QConvTensors, y: Uint8Array, n: number): void {
-    const { heap } = this.gemm;
+  /**
+   * The int32 sums of image `n` of dense conv `g` (with weight zero points, its window sums
+   * too, in 4 extra rows): patches gathered from a padded copy, one product.
+   */
+  #denseSums(g: QConvShape, t: QConvOperands, n: number, alloc: (bytes: number) => number): Sums {
     const { nr } = this.gemm.config;
     const pixels = g.oh * g.ow;
     const taps = g.kh * g.kw;
@@ -391,22 +438,19 @@ export class WasmQConv {
     const panels = Math.ceil(pixels / nr);
     const hp = paddedExtent(g.h, g.padT, g.oh, g.strideH, g.kh, g.dilH);
     const wp = paddedExtent(g.w, g.padL, g.ow, g.strideW, g.kw, g.dilW);
-
-    heap.withScratch((alloc) => {
-      const weights = this.#packedWeights(g, t, rows, pairs);
-      const input = this.#stage(g, t, n, hp, wp, alloc);
-      const offsets = alloc(panels * nr * 4);
-      const deltas = alloc(taps * 4);
-      const patches = alloc((panels * pairs + 2) * nr * 4);
-      const r = alloc(pixels * ldc * 4);
-      const i32 = new Int32Array(heap.memory.buffer);
-      windowOffsets(i32, offsets / 4, panels * nr, g, wp, g.cp);
-      this.#tapDeltas(g, wp, i32, deltas);
-      const chunks = Math.ceil(g.cp / 8);
-      this.#gather[g.dtype](input, offsets, deltas, taps, chunks, pairsPerTap, patches, panels);
-      this.gemm.multiply(weights, patches, r, rows, pixels, pairs);
-      this.#finish(g, t, y, n, r, ldc * 4, alloc);
-    });
+    const weights = this.#packedWeights(g, t, rows, pairs);
+    const input = this.#stage(g, t, n, hp, wp, alloc);
+    const offsets = alloc(panels * nr * 4);
+    const deltas = alloc(taps * 4);
+    const patches = alloc((panels * pairs + 2) * nr * 4);
+    const r = alloc(pixels * ldc * 4);
+    const i32 = new Int32Array(this.gemm.heap.memory.buffer);
+    windowOffsets(i32, offsets / 4, panels * nr, g, wp, g.cp);
+    this.#tapDeltas(g, wp, i32, deltas);
+    const chunks = Math.ceil(g.cp / 8);
+    this.#gather[g.dtype](input, offsets, deltas, taps, chunks, pairsPerTap, patches, panels);
+    this.gemm.multiply(weights, patches, r, rows, pixels, pairs);
+    return { r, ldcBytes: ldc * 4 };
   }
 
   /**
@@ -415,8 +459,8 @@ export class WasmQConv {
    * readable bytes follow it).
    */
   #stage(
-    g: NhwcConvGeometry,
-    t: QConvTensors,
+    g: QConvShape,
+    t: QConvOperands,
     n: number,
     hp: number,
     wp: number,
@@ -442,7 +486,7 @@ export class WasmQConv {
   }
 
   /** Writes each tap's byte distance from its window's origin in the staged image. */
-  #tapDeltas(g: NhwcConvGeometry, wp: number, i32: Int32Array, deltas: number): void {
+  #tapDeltas(g: QConvShape, wp: number, i32: Int32Array, deltas: number): void {
     for (let ky = 0; ky < g.kh; ky++) {
       for (let kx = 0; kx < g.kw; kx++) {
         i32[deltas / 4 + ky * g.kw + kx] = (ky * g.dilH * wp + kx * g.dilW) * g.cp;
@@ -511,7 +555,7 @@ const MIN_WINOGRAD_MACS = 2 ** 22;
  * 1.57, 256 @14 1.25 / 0.78 against 2.66 / 1.44, 512 @7 1.68 / 0.98 against 2.63 / 1.47; the
  * small layers it leaves out were slower (16 channels @32 0.22 against 0.14) or even (64 @8).
  */
-export function qconvWinogradApplies(g: NhwcConvGeometry, t: { zeroPoints?: unknown }): boolean {
+export function qconvWinogradApplies(g: QConvShape, t: { zeroPoints?: unknown }): boolean {
   return qconvWinogradComputes(g, t) && g.cp >= 32 &&
     g.oh * g.ow * g.mp * g.cp * 9 >= MIN_WINOGRAD_MACS;
 }
@@ -520,7 +564,7 @@ export function qconvWinogradApplies(g: NhwcConvGeometry, t: { zeroPoints?: unkn
  * True when integer Winograd can compute dense conv `g` at all: 3x3, stride 1, no dilation,
  * channels in whole chunks of 8, no weight zero points.
  */
-export function qconvWinogradComputes(g: NhwcConvGeometry, t: { zeroPoints?: unknown }): boolean {
+export function qconvWinogradComputes(g: QConvShape, t: { zeroPoints?: unknown }): boolean {
   return !g.depthwise && g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 &&
     g.dilH === 1 && g.dilW === 1 && g.cp % 8 === 0 && !t.zeroPoints;
 }
