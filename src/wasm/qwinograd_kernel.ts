@@ -25,62 +25,13 @@
 
 import { WINOGRAD_F2 } from "../ops/winograd_algorithms.ts";
 import { advance, beginCountingLoop, endCountingLoop, range } from "./emit_loops.ts";
-import type { FunctionBody, PlainOp, ValType } from "./function_body.ts";
+import type { FunctionBody, ValType } from "./function_body.ts";
 import type { ModuleBuilder } from "./module_builder.ts";
 import type { Int8Type } from "./qconv_kernel.ts";
+import { sandwich } from "./winograd_kernel.ts";
 
 const INPUT_PARAMS: ValType[] = new Array(8).fill("i32");
 const OUTPUT_PARAMS: ValType[] = new Array(10).fill("i32");
-
-/**
- * Emits `sum_k coeffs[k] * values[k]` for coefficients of 0 and +-1 (at least one +1) with
- * the lane-wise `add` and `sub`, leaving it on the stack.
- */
-function emitCombination(
-  f: FunctionBody,
-  coeffs: readonly number[],
-  values: readonly number[],
-  add: PlainOp,
-  sub: PlainOp,
-): void {
-  if (coeffs.some((c) => c !== 0 && c !== 1 && c !== -1) || !coeffs.includes(1)) {
-    throw new Error(`Integer Winograd needs coefficients 0 and +-1 with a +1, got [${coeffs}]`);
-  }
-  const plus = coeffs.flatMap((c, k) => c === 1 ? [values[k]] : []);
-  const minus = coeffs.flatMap((c, k) => c === -1 ? [values[k]] : []);
-  f.localGet(plus[0]);
-  for (const v of plus.slice(1)) f.localGet(v).op(add);
-  for (const v of minus) f.localGet(v).op(sub);
-}
-
-/**
- * Emits `out[i][j] = sum_a sum_b m[i][a] m[j][b] in[a][b]` separably (rows, then columns) for
- * a matrix `m` of 0 and +-1 (B^T for the input, A^T for the output), into fresh locals.
- */
-function emitSandwich(
-  f: FunctionBody,
-  m: readonly (readonly number[])[],
-  input: readonly number[][],
-  add: PlainOp,
-  sub: PlainOp,
-): number[][] {
-  const rows = m.map((coeffs) =>
-    input[0].map((_, b) => {
-      const local = f.addLocal("v128");
-      emitCombination(f, coeffs, input.map((row) => row[b]), add, sub);
-      f.localSet(local);
-      return local;
-    })
-  );
-  return rows.map((row) =>
-    m.map((coeffs) => {
-      const local = f.addLocal("v128");
-      emitCombination(f, coeffs, row, add, sub);
-      f.localSet(local);
-      return local;
-    })
-  );
-}
 
 /**
  * Adds `winograd_input_u8`, `winograd_input_i8` (panels of `width` lanes) and
@@ -128,7 +79,7 @@ function emitInput(f: FunctionBody, width: number, dtype: Int8Type) {
       f.localSet(local);
     }
   }
-  const v = emitSandwich(f, bt, patchValues, "i16x8.add", "i16x8.sub");
+  const v = sandwich(f, bt, patchValues, { add: "i16x8.add", sub: "i16x8.sub" });
   for (const [i, row] of v.entries()) {
     for (const [j, local] of row.entries()) {
       f.localGet(xiBytes).i32Const(i * t + j).op("i32.mul").localGet(lane).op("i32.add");
@@ -162,7 +113,7 @@ function emitOutput(f: FunctionBody) {
       f.localGet(q).i32Const(16).op("i32.mul").op("i32.add").memory("v128.load").localSet(local);
     }
   }
-  const y = emitSandwich(f, atMatrix, products, "i32x4.add", "i32x4.sub");
+  const y = sandwich(f, atMatrix, products, { add: "i32x4.add", sub: "i32x4.sub" });
   for (const [i, row] of y.entries()) {
     for (const [j, local] of row.entries()) {
       // Output (m * ty + i, m * tx + j) when it is inside the image.

@@ -30,7 +30,7 @@
 
 import type { Matrix, WinogradAlgorithm } from "../ops/winograd_algorithms.ts";
 import { advance, beginCountingLoop, endCountingLoop, range } from "./emit_loops.ts";
-import type { FunctionBody, ValType } from "./function_body.ts";
+import type { FunctionBody, PlainOp, ValType } from "./function_body.ts";
 import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
 
@@ -85,28 +85,60 @@ export function winogradKernelModule(
 }
 
 /**
- * Pushes the f32x4 sum of `coeffs[k]` times local `terms[k]` (at least one coefficient
- * nonzero), positive terms first; a coefficient other than +-1 multiplies its term by a
- * splat constant.
+ * The lane-wise arithmetic a transform is emitted in: `add` and `sub`, and `scale` for
+ * coefficients other than +-1 (absent for integer transforms, whose matrices hold 0 and +-1).
  */
-function combination(f: FunctionBody, coeffs: readonly number[], terms: readonly number[]) {
+export interface LaneArithmetic {
+  add: PlainOp;
+  sub: PlainOp;
+  scale?: (f: FunctionBody, c: number) => void;
+}
+
+/** f32x4 lanes: a coefficient other than +-1 multiplies its term by a splat constant. */
+const F32X4: LaneArithmetic = {
+  add: "f32x4.add",
+  sub: "f32x4.sub",
+  scale: (f, c) => f.f32Const(c).op("f32x4.splat").op("f32x4.mul"),
+};
+
+/**
+ * Pushes the lane-wise sum of `coeffs[k]` times local `terms[k]` (at least one coefficient
+ * nonzero), positive terms first, a row of only negative ones subtracted from zero.
+ */
+function combination(
+  f: FunctionBody,
+  coeffs: readonly number[],
+  terms: readonly number[],
+  lanes: LaneArithmetic,
+) {
   const used = coeffs.map((c, k) => [c, terms[k]]).filter(([c]) => c !== 0);
   if (used.length === 0) throw new RangeError("A Winograd transform row of zeros");
   used.sort((a, b) => b[0] - a[0]);
   if (used[0][0] < 0) f.v128Zero();
   used.forEach(([c, local], i) => {
     f.localGet(local);
-    if (Math.abs(c) !== 1) f.f32Const(Math.abs(c)).op("f32x4.splat").op("f32x4.mul");
-    if (i > 0 || c < 0) f.op(c > 0 ? "f32x4.add" : "f32x4.sub");
+    if (Math.abs(c) !== 1) {
+      if (!lanes.scale) throw new RangeError(`Coefficient ${c} in an integer Winograd transform`);
+      lanes.scale(f, Math.abs(c));
+    }
+    if (i > 0 || c < 0) f.op(c > 0 ? lanes.add : lanes.sub);
   });
 }
 
-/** `local = l X l^T` into fresh v128 locals for the grid of v128 locals `x`. */
-function sandwich(f: FunctionBody, l: Matrix, x: readonly (readonly number[])[]): number[][] {
+/**
+ * `local = l X l^T` into fresh v128 locals for the grid of v128 locals `x`, in `lanes`
+ * arithmetic (default f32x4).
+ */
+export function sandwich(
+  f: FunctionBody,
+  l: Matrix,
+  x: readonly (readonly number[])[],
+  lanes: LaneArithmetic = F32X4,
+): number[][] {
   const half = l.map((row) =>
     x[0].map((_, j) => {
       const local = f.addLocal("v128");
-      combination(f, row, x.map((r) => r[j]));
+      combination(f, row, x.map((r) => r[j]), lanes);
       f.localSet(local);
       return local;
     })
@@ -114,7 +146,7 @@ function sandwich(f: FunctionBody, l: Matrix, x: readonly (readonly number[])[])
   return half.map((h) =>
     l.map((row) => {
       const local = f.addLocal("v128");
-      combination(f, row, h);
+      combination(f, row, h, lanes);
       f.localSet(local);
       return local;
     })
