@@ -28,7 +28,7 @@
  * @module
  */
 
-import type { Int8ConvShape } from "../ops/int8_conv_gemm.ts";
+import type { Nhwc4ConvShape } from "../ops/nhwc4.ts";
 import type { NhwcConvGeometry } from "../ops/qlinear_conv_nhwc.ts";
 import { GATHER_OVERREAD, type Int8Type, qconvKernelModule } from "./qconv_kernel.ts";
 import { importLimits } from "./heap.ts";
@@ -41,7 +41,7 @@ import { quantRange } from "../ops/quant_math.ts";
 import { WINOGRAD_F2 } from "../ops/winograd_algorithms.ts";
 
 /** The shape of an int8 NHWC4 conv the kernels compute: dense (OHWI weights) or depthwise. */
-export type QConvShape = Int8ConvShape & { depthwise: boolean };
+export type QConvShape = Nhwc4ConvShape & { dtype: Int8Type; depthwise: boolean };
 
 /** The operands the int32 sums need. */
 export interface QConvOperands {
@@ -214,8 +214,9 @@ export class WasmQConv {
   }
 
   /**
-   * Runs `each` on every image's int32 sums (`#imageSums`) inside the image's heap scratch:
-   * depthwise, integer Winograd where it applies, else the dense product.
+   * Runs `each` on every image's int32 sums inside the image's heap scratch: depthwise
+   * (`#depthwiseSums`), integer Winograd where it applies (`#winogradSums`), else the dense
+   * product (`#denseSums`).
    */
   #eachImage(
     g: QConvShape,
