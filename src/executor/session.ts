@@ -25,7 +25,7 @@ import { type GpuContext, openGpu } from "./gpu_device.ts";
 import { GpuSession } from "./gpu_executor.ts";
 import type { MemoryReport } from "./plan.ts";
 import { cpuKernelsStarted } from "./cpu_kernels.ts";
-import { cpuThreads } from "../wasm/cpu_threads.ts";
+import { cpuThreads, logicalCores } from "../wasm/cpu_threads.ts";
 import { wasmSimdSupported } from "../wasm/simd_support.ts";
 import type { StoragePrecision } from "../ops/op.ts";
 
@@ -154,8 +154,7 @@ export async function createSession(
  * WebAssembly SIMD kernels run: a software adapter could only use the same cores.
  */
 function cpuCoversEveryCore(): boolean {
-  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  return wasmSimdSupported() && cpuThreads() >= cores;
+  return wasmSimdSupported() && cpuThreads() >= logicalCores();
 }
 
 /** The Session implementation: a GPU session, a CPU session, or a GPU one that may fall back. */

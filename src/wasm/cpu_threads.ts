@@ -12,10 +12,14 @@ export const MAX_CPU_THREADS = 64;
 
 let requested: number | undefined;
 
-/** The default thread count: `navigator.hardwareConcurrency`, between 1 and 4. */
+/** The machine's logical cores (`navigator.hardwareConcurrency`; 1 where unknown). */
+export function logicalCores(): number {
+  return globalThis.navigator?.hardwareConcurrency ?? 1;
+}
+
+/** The default thread count: the logical cores, between 1 and 4. */
 function defaultThreads(): number {
-  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(4, cores));
+  return Math.max(1, Math.min(4, logicalCores()));
 }
 
 /** Threads the CPU kernels are asked to use (`setCpuThreads`, else the default). */
