@@ -206,6 +206,11 @@ export class WasmQConv {
     const pixels = g.oh * g.ow;
     this.#eachImage(g, t, (n, sums) => {
       const buffer = this.gemm.heap.memory.buffer;
+      if (sums.ldcBytes === g.mp * 4) {
+        // Columns back to back (the dense product and Winograd): one copy.
+        out.set(new Int32Array(buffer, sums.r, pixels * g.mp), n * pixels * g.mp);
+        return;
+      }
       for (let j = 0; j < pixels; j++) {
         const column = new Int32Array(buffer, sums.r + j * sums.ldcBytes, g.mp);
         out.set(column, (n * pixels + j) * g.mp);
