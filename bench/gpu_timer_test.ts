@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readTensor } from "../src/executor/gpu_buffers.ts";
 import type { GpuContext } from "../src/executor/gpu_device.ts";
-import { prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
+import { type GpuResource, prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
 import type { Node } from "../src/graph/types.ts";
 import { conv } from "../src/ops/conv.ts";
 import { gpuTest } from "../src/testing/gpu.ts";
@@ -29,8 +29,8 @@ gpuTest("GpuTimer times each repetition and the dispatches compute the node", as
     ? ["timestamp", "wall"]
     : ["wall"];
   for (const mode of modes) {
-    const created: GPUBuffer[] = [];
-    const track = (b: GPUBuffer) => (created.push(b), b);
+    const created: GpuResource[] = [];
+    const track = <R extends GpuResource>(r: R): R => (created.push(r), r);
     const timer = new GpuTimer(env.gpu, { mode, passesPerSubmit: 2 });
     try {
       const prepared = await prepareNodeOnGpu(env.gpu, node, inputs, env.cache, track);

@@ -20,7 +20,11 @@
 import { errorMessage } from "../src/errors.ts";
 import { type GpuContext, openGpu } from "../src/executor/gpu_device.ts";
 import { readTensor } from "../src/executor/gpu_buffers.ts";
-import { type GpuDispatch, prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
+import {
+  type GpuDispatch,
+  type GpuResource,
+  prepareNodeOnGpu,
+} from "../src/executor/gpu_node_runner.ts";
 import { PipelineCache } from "../src/executor/pipeline_cache.ts";
 import type { Tensor } from "../src/graph/types.ts";
 import { opFor } from "../src/ops/registry.ts";
@@ -74,7 +78,7 @@ function measurePeaksOnce(): Promise<void> {
 /** Prepares `run`'s node on the GPU, runs it once untimed and keeps its output. */
 async function prepareGpu(run: CaseRun): Promise<GpuDispatch[]> {
   // The buffers live until the process ends: the report after the last bench cannot await.
-  const track = (b: GPUBuffer) => b;
+  const track = <R extends GpuResource>(r: R): R => r;
   const { node } = run.kernel;
   const prepared = await prepareNodeOnGpu(gpu!, node, run.inputs, cache!, track);
   await timer!.time(prepared.dispatches, 1, node.name);

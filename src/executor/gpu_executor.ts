@@ -25,11 +25,14 @@ import type { GpuContext } from "./gpu_device.ts";
 import { storageBytes, uploadTensor } from "./gpu_buffers.ts";
 import {
   checkDerived,
+  createDerived,
   createDispatches,
   derivedPrograms,
   type GpuDispatch,
   gpuPlanFor,
+  type GpuResource,
   recordDispatches,
+  resourceBinding,
   withErrorScopes,
 } from "./gpu_node_runner.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -56,7 +59,7 @@ export class GpuSession {
   /** Concrete type of every value at this session's batch size. */
   readonly types: ReadonlyMap<string, TensorType>;
   #graph: Graph;
-  #buffers: GPUBuffer[];
+  #buffers: GpuResource[];
   #dispatches: GpuDispatch[];
   #inputs: Map<string, GPUBuffer>;
   #outputs: OutputCopy[];
@@ -131,7 +134,7 @@ export class GpuSession {
       maxArenaBytes: limits.maxBufferSize,
       scratch: new Map([...kernels].map(([name, k]) => [name, k.scratchBytes ?? []])),
     });
-    const created: GPUBuffer[] = [];
+    const created: GpuResource[] = [];
     try {
       const built = await withErrorScopes(
         gpu.device,
@@ -238,7 +241,7 @@ interface OutputCopy {
 
 /** What `build` creates. */
 interface Built {
-  buffers: GPUBuffer[];
+  buffers: GpuResource[];
   dispatches: GpuDispatch[];
   inputs: Map<string, GPUBuffer>;
   outputs: OutputCopy[];
@@ -276,10 +279,10 @@ async function build(
   plan: ExecutionPlan,
   kernels: Map<string, GpuPlan>,
   cache: PipelineCache = new PipelineCache(gpu.device),
-  created: GPUBuffer[],
+  created: GpuResource[],
 ): Promise<Built> {
   const { device } = gpu;
-  const track = (b: GPUBuffer) => (created.push(b), b);
+  const track = <R extends GpuResource>(r: R): R => (created.push(r), r);
   const arenas = plan.arenaBytes.map((bytes, i) =>
     track(device.createBuffer({
       label: `${graph.name} arena ${i}`,
@@ -357,7 +360,7 @@ const EMPTY: [number, number, number] = [0, 1, 1];
 interface NodeBuild {
   device: GPUDevice;
   cache: PipelineCache;
-  track: (buffer: GPUBuffer) => GPUBuffer;
+  track: <R extends GpuResource>(resource: R) => R;
   /** The binding of a value of the plan. */
   bindingOf: (value: string) => GPUBufferBinding;
   /** The binding of scratch buffer `index` of `node`. */
@@ -379,14 +382,10 @@ async function buildNode(ctx: NodeBuild, node: Node, kernel: GpuPlan): Promise<G
   const { device } = ctx;
   checkDerived(node, kernel);
   const derived = (kernel.derived ?? []).map((d, i) =>
-    ctx.track(device.createBuffer({
-      label: `${node.name} derived ${i}`,
-      size: Math.max(4, d.bytes),
-      usage: GPUBufferUsage.STORAGE,
-    }))
+    ctx.track(createDerived(device, d, `${node.name} derived ${i}`))
   );
-  const resolve = (src: GpuBindingSource): GPUBufferBinding => {
-    if (src.kind === "derived") return { buffer: derived[src.index] };
+  const resolve = (src: GpuBindingSource): GPUBindingResource => {
+    if (src.kind === "derived") return resourceBinding(derived[src.index]);
     if (src.kind === "scratch") return ctx.scratchOf(node, src.index);
     const name = src.kind === "input" ? node.inputs[src.index] : node.outputs[src.index];
     if (!name) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
@@ -402,7 +401,7 @@ async function buildNode(ctx: NodeBuild, node: Node, kernel: GpuPlan): Promise<G
   const atLoad = createDispatches(device, node, once, oncePipelines, resolve, ctx.track);
   const perRun = createDispatches(device, node, each, eachPipelines, (src) => {
     const binding = resolve(src);
-    ctx.used.add(binding.buffer);
+    if ("buffer" in binding) ctx.used.add(binding.buffer);
     return binding;
   }, ctx.track);
   const first = perRun.filter((d) => !ctx.ran.has(d.pipeline));

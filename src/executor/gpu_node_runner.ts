@@ -11,7 +11,14 @@
 
 import { errorMessage } from "../errors.ts";
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
-import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "../ops/op.ts";
+import type {
+  GpuBindingSource,
+  GpuDerivedBuffer,
+  GpuPlan,
+  GpuProgram,
+  StoragePrecision,
+} from "../ops/op.ts";
+import { texelBytes, texelRowsExtent } from "../shaders/texel_rows.ts";
 import { opFor } from "../ops/registry.ts";
 import type { GpuContext } from "./gpu_device.ts";
 import {
@@ -82,7 +89,7 @@ export function createDispatches(
   node: Node,
   programs: readonly GpuProgram[],
   pipelines: GPUComputePipeline[],
-  resolve: (src: GpuBindingSource) => GPUBufferBinding,
+  resolve: (src: GpuBindingSource) => GPUBindingResource,
   track: (buffer: GPUBuffer) => GPUBuffer,
 ): GpuDispatch[] {
   const max = device.limits.maxComputeWorkgroupsPerDimension;
@@ -113,6 +120,42 @@ export function createDispatches(
       workgroups: program.workgroups,
     };
   });
+}
+
+/** Something a session creates on the device and destroys with it. */
+export type GpuResource = GPUBuffer | GPUTexture;
+
+/**
+ * Creates derived buffer `d` of a node: a storage buffer, or where `d.texture` is set a 2D
+ * texture in rows of texels (src/shaders/texel_rows.ts), both written by its program.
+ */
+export function createDerived(device: GPUDevice, d: GpuDerivedBuffer, label: string): GpuResource {
+  if (!d.texture) {
+    return device.createBuffer({
+      label,
+      size: Math.max(4, d.bytes),
+      usage: GPUBufferUsage.STORAGE,
+    });
+  }
+  const texels = d.bytes / texelBytes(d.texture);
+  const [width, height] = texelRowsExtent(texels);
+  if (height > device.limits.maxTextureDimension2D) {
+    throw new Error(
+      `${label}: ${texels} texels need ${height} texture rows; the device allows ` +
+        `${device.limits.maxTextureDimension2D}`,
+    );
+  }
+  return device.createTexture({
+    label,
+    size: [width, height],
+    format: d.texture,
+    usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING,
+  });
+}
+
+/** The binding of a buffer (whole) or texture (its default view). */
+export function resourceBinding(resource: GpuResource): GPUBindingResource {
+  return resource instanceof GPUTexture ? resource.createView() : { buffer: resource };
 }
 
 /** The programs computing `plan`'s derived buffers, in order. */
@@ -199,7 +242,7 @@ export async function prepareNodeOnGpu(
   node: Node,
   inputs: (Tensor | undefined)[],
   cache: PipelineCache,
-  track: (buffer: GPUBuffer) => GPUBuffer,
+  track: <R extends GpuResource>(resource: R) => R,
   storage: StoragePrecision = "f32",
   variant?: GpuPlan,
 ): Promise<PreparedNode> {
@@ -221,16 +264,20 @@ export async function prepareNodeOnGpu(
         `${node.name}:${kind}${i}`,
       ))
     );
-  const buffers: Record<GpuBindingSource["kind"], (GPUBuffer | undefined)[]> = {
+  const buffers: Record<GpuBindingSource["kind"], (GpuResource | undefined)[]> = {
     input: inputBuffers,
     output: outputBuffers,
     scratch: poisoned(plan.scratchBytes, "scratch"),
-    derived: poisoned(plan.derived?.map((d) => d.bytes), "derived"),
+    derived: (plan.derived ?? []).map((d, i) =>
+      d.texture
+        ? track(createDerived(device, d, `${node.name}:derived${i}`))
+        : poisoned([d.bytes], "derived")[0]
+    ),
   };
-  const resolve = (src: GpuBindingSource): GPUBufferBinding => {
-    const buffer = buffers[src.kind][src.index];
-    if (!buffer) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
-    return { buffer };
+  const resolve = (src: GpuBindingSource): GPUBindingResource => {
+    const resource = buffers[src.kind][src.index];
+    if (!resource) throw new Error(`Node "${node.name}" binds missing ${src.kind} ${src.index}`);
+    return resourceBinding(resource);
   };
   const derived = derivedPrograms(plan);
   const [once, pipelines] = await Promise.all(
@@ -268,8 +315,8 @@ export async function runNodeOnGpu(
   variant?: GpuPlan,
 ): Promise<Tensor[]> {
   const { device } = gpu;
-  const created: GPUBuffer[] = [];
-  const track = (b: GPUBuffer) => (created.push(b), b);
+  const created: GpuResource[] = [];
+  const track = <R extends GpuResource>(r: R): R => (created.push(r), r);
   try {
     const { outputs, outputBuffers, dispatches } = await prepareNodeOnGpu(
       gpu,

@@ -24,12 +24,15 @@ import {
   tiledMatmulWgsl,
 } from "../shaders/tiled_matmul.ts";
 import {
+  copyAccess,
   type Repack,
   repackElement,
   shiftedInput,
   shiftedLayout,
   transposedWeights,
+  transposedWeightVectors,
 } from "../shaders/conv_repack.ts";
+import { texelRowsFit } from "../shaders/texel_rows.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
 import { winogradAlgorithmFor, winogradApplies, winogradPlan } from "./conv_winograd.ts";
@@ -292,7 +295,7 @@ const DIRECT_UNIFORMS = uniformLayout("Params", { total: "u32", ...CONV_UNIFORMS
 /**
  * Storage bindings of the conv kernels, in order: x (or `xs`, the shifted input, from scratch
  * buffer 0), w (or `wt`, the transposed weights, from derived buffer 0), (bias), z (the
- * weights' buffer again when there is no residual: `residualSource`),
+ * input's buffer again when there is no residual: `residualSource`),
  * (pre_scale, pre_shift: unless the shifted input has the pre-activation applied), y; then
  * `params`. Returns the binding sources and their WGSL declarations (vec4 arrays for the
  * `quad4` forms, z and y for the `quad4` epilogue; the copies' elements as `forms.storage`).
@@ -303,14 +306,14 @@ function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT
     forms.x === "shifted"
       ? [{ kind: "scratch", index: 0 }, "xs", copy]
       : [{ kind: "input", index: X }, "x", forms.x === "quad4" ? "vec4<f32>" : "f32"],
-    forms.w === "quad4"
-      ? [{ kind: "derived", index: 0 }, "wt", copy]
-      : [{ kind: "input", index: W }, "w", "f32"],
+    forms.w === "quad"
+      ? [{ kind: "input", index: W }, "w", "f32"]
+      : [{ kind: "derived", index: 0 }, "wt", forms.w === "texels" ? "texels" : copy],
   ];
   if (g.hasBias) inputs.push([{ kind: "input", index: B }, "bias", "f32"]);
-  // Without a residual, the weights' buffer stands in for z (see fusedKey).
+  // Without a residual, the input's buffer stands in for z (see fusedKey).
   inputs.push([
-    residualSource(g, inputs[1][0]),
+    residualSource(g, inputs[0][0]),
     "z",
     forms.y === "quad4" ? "vec4<f32>" : "f32",
   ]);
@@ -324,7 +327,9 @@ function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT
   bindings.push({ kind: "output", index: 0 });
   const decls = [
     ...inputs.map(([, name, type], i) =>
-      `@group(0) @binding(${i}) var<storage, read> ${name}: array<${type}>;`
+      type === "texels"
+        ? copyAccess(forms.storage, true).readDecl(i, name)
+        : `@group(0) @binding(${i}) var<storage, read> ${name}: array<${type}>;`
     ),
     `@group(0) @binding(${inputs.length}) var<storage, read_write> y: array<${
       forms.y === "quad4" ? "vec4<f32>" : "f32"
@@ -340,8 +345,9 @@ const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
 
 /**
  * How the implicit GEMM reads its operands, 4 rows or columns at one depth. Weights (A):
- * `quad`, 4 output channels as scalar loads from W, or `quad4`, one aligned vec4 from the
- * transposed copy (src/shaders/conv_repack.ts), made once at load. Input (B): `gather`, 4
+ * `quad`, 4 output channels as scalar loads from W; `quad4`, one aligned vec4 from the
+ * transposed copy (src/shaders/conv_repack.ts), made once at load; or `texels`, the same copy
+ * kept in a texture (src/shaders/texel_rows.ts), one texel fetch. Input (B): `gather`, 4
  * output pixels' taps as scalar loads with bounds checks; `quad4`, one aligned vec4 of 4
  * consecutive pixels of a channel plane, for a 1x1 stride-1 unpadded conv whose planes hold a
  * multiple of 4 pixels, where B is X itself; or `shifted`, one aligned vec4 of the shifted
@@ -351,7 +357,7 @@ const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
 interface ConvForms {
   /** Element type of the copies (transposed weights, shifted input). */
   storage: StoragePrecision;
-  w: "quad" | "quad4";
+  w: "quad" | "quad4" | "texels";
   x: "gather" | "quad4" | "shifted";
   /**
    * The epilogue: `scalar`, per output (a loop over the 4 columns of a quad, each decoded);
@@ -375,7 +381,10 @@ function workgroupForms(storage: StoragePrecision): ConvForms {
 
 /**
  * The vector loads and stores of the register kernel for `g`, its copies stored as `storage`.
- * It always reads the transposed weights: made once at load (a derived buffer), they cost
+ * It always reads the transposed weights, from a texture where they fit one (`texels`: on
+ * llvmpipe a texel fetch of the 8 lanes is one gather, a buffer load a loop over them;
+ * ResNet-50 on the GPU 250-272 -> 228-245 ms, interleaved in one process, outputs
+ * bit-identical). Made once at load (a derived value), they cost
  * nothing per run, and on llvmpipe they are never slower than W's scalar loads (faster from
  * 14x14 maps up: a 1x1 1024->256 conv 5.0 -> 3.1 ms, and at 7x7 too since they come in
  * 16-channel blocks: a 3x3 512->512 conv 11.7 ms from W, 8.5-8.8 ms from the blocks, measured
@@ -384,13 +393,17 @@ function workgroupForms(storage: StoragePrecision): ConvForms {
  * first start with an empty Mesa shader cache 6.4-7.2 -> 4.5 s, steady runs within noise:
  * 245-446 against 246-250 ms, interleaved).
  */
-function registerForms(g: ConvGeometry, storage: StoragePrecision): ConvForms {
+function registerForms(
+  g: ConvGeometry,
+  storage: StoragePrecision,
+  limits: GPUSupportedLimits,
+): ConvForms {
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
     g.padT === 0 && g.padL === 0 && g.oh === g.h && g.ow === g.w;
   const x = pointwise && (g.h * g.w) % 4 === 0 ? "quad4" : "shifted";
   return {
     storage,
-    w: "quad4",
+    w: texelRowsFit(transposedWeightVectors(g), limits) ? "texels" : "quad4",
     x,
     y: x === "quad4" ? "quad4" : "lanes",
   };
@@ -425,7 +438,7 @@ fn mm_depth_next(d: MmDepth) -> MmDepth {
  * or for `quad4` the transposed copy's (`transposedWeightHooks`).
  */
 function weightHooks(forms: ConvForms): string {
-  if (forms.w === "quad4") return transposedWeightHooks(forms.storage);
+  if (forms.w !== "quad") return transposedWeightHooks(forms.storage, forms.w === "texels");
   return /* wgsl */ `
 struct MmASetup { base: vec4<u32> }
 fn mm_a_setup(grp: u32, row: u32) -> MmASetup {
@@ -567,7 +580,7 @@ function tiledPlan(
   storage: StoragePrecision,
 ): GpuPlan {
   const depth = g.cg * g.kh * g.kw;
-  const forms = registers ? registerForms(g, storage) : workgroupForms(storage);
+  const forms = registers ? registerForms(g, storage, limits) : workgroupForms(storage);
   const shifted = forms.x === "shifted" ? shiftedLayout(g) : undefined;
   const cols = g.n * g.oh * (shifted?.cols ?? g.ow);
   const tile = matmulTileFor({ rows: g.mg, cols, batches: g.group }, registers, "quad", "quad");
@@ -579,13 +592,14 @@ function tiledPlan(
     g.group,
     limits.maxComputeWorkgroupsPerDimension,
   );
-  const weights: Repack | undefined = forms.w === "quad4"
+  const weights: Repack | undefined = forms.w !== "quad"
     ? transposedWeights(
       g,
       { kind: "input", index: W },
       { kind: "derived", index: 0 },
       limits,
       storage,
+      forms.w === "texels",
     )
     : undefined;
   const input: Repack | undefined = shifted

@@ -531,13 +531,67 @@ gpuTest(
       }
     }
     const allForms = ["x-quad4_y-quad4", "x-shifted_y-lanes"];
-    assert.deepEqual([...forms].sort(), allForms.map((xy) => `_w-quad4_${xy}`).sort());
+    assert.deepEqual([...forms].sort(), allForms.map((xy) => `_w-texels_${xy}`).sort());
     assert.ok(tiles.size >= 3, `tiles ${[...tiles]}`);
-    const repackKinds = ["transposed_weights_f32_scalar", "transposed_weights_f32_vec4"];
+    const repackKinds = [
+      "transposed_weights_f32_texels_scalar",
+      "transposed_weights_f32_texels_vec4",
+    ];
     for (
       const kind of [...repackKinds, "shifted_input_f32_pre-none", "shifted_input_f32_pre-bn_relu"]
     ) {
       assert.ok([...repacks].some((k) => k.includes(kind)), `${kind} in ${[...repacks]}`);
+    }
+  },
+);
+
+/** `gpu`'s limits, but textures of at most `rows` rows: weight copies too large go to buffers. */
+function withTextureRows(gpu: GpuContext, rows: number): GPUSupportedLimits {
+  const limits: Record<string, number> = {};
+  for (const key in gpu.device.limits) {
+    limits[key] = gpu.device.limits[key as keyof GPUSupportedLimits] as number;
+  }
+  return { ...limits, maxTextureDimension2D: rows } as unknown as GPUSupportedLimits;
+}
+
+gpuTest(
+  "Conv register and Winograd kernels read weight copies over several texture rows, or from buffers where no texture fits",
+  async ({ gpu, cache }) => {
+    const device = asAdapter(gpu, true);
+    // Transposed: 3 blocks x 4 x 603 depths = 7236 texels (2 rows); Winograd: 16 positions x
+    // 3 blocks x 4 x 130 channels = 24960 (7 rows).
+    const geometries: { x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
+      { x: [1, 67, 9, 7], w: [45, 67, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [1, 2] } },
+      { x: [1, 130, 6, 5], w: [33, 130, 3, 3], attrs: { pads: [1, 0, 1, 1] } },
+    ];
+    for (const [i, geo] of geometries.entries()) {
+      for (const f of [PLAIN, ALL_EXTRAS]) {
+        const inputs = fusedInputs(760 + i, geo.x, geo.w, geo.attrs, f);
+        const node = fusedNode(geo.attrs, f);
+        const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+        const [expected] = conv.reference(node, inputs);
+        for (const rows of [device.device.limits.maxTextureDimension2D, 1]) {
+          const plan = conv.gpu!({
+            node,
+            inputs: types,
+            outputs: conv.inferTypes(node, types),
+            limits: withTextureRows(device, rows),
+            features: device.features,
+            isFallbackAdapter: true,
+            storage: "f32",
+          });
+          const [weights] = plan.derived!;
+          const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}, ${rows} texture rows`;
+          assert.equal(weights.texture, rows > 1 ? "rgba32float" : undefined, label);
+          if (weights.texture) assert.ok(weights.bytes / 16 > 4096, label);
+          const gemm = plan.programs.find((p) => /^conv_(mm|winograd_gemm)_/.test(p.key))!;
+          for (const p of [weights.program, gemm]) {
+            assert.equal(p.key.includes("texels"), rows > 1, `${label}: ${p.key}`);
+          }
+          const [actual] = await runNodeOnGpu(device, node, inputs, cache, "f32", plan);
+          assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
+        }
+      }
     }
   },
 );
@@ -651,7 +705,7 @@ gpuTest(
           `x [${geo.x}] w [${geo.w}]`,
         );
         const { derived, programs } = plans[1].plan;
-        assert.match(programs[programs.length - 1].key, /_f16_w-quad4_/);
+        assert.match(programs[programs.length - 1].key, /_f16_w-(quad4|texels)_/);
         for (const p of [...(derived ?? []).map((d) => d.program), ...programs.slice(0, -1)]) {
           kinds.add(p.key.replace(/_pre-.*|_wg.*/, ""));
         }
@@ -669,7 +723,8 @@ gpuTest(
     assert.deepEqual([...kinds].sort(), [
       "conv_shifted_input_f16",
       "conv_transposed_weights_f16_scalar",
-      "conv_transposed_weights_f16_vec4",
+      "conv_transposed_weights_f16_texels_scalar",
+      "conv_transposed_weights_f16_texels_vec4",
     ]);
   },
 );

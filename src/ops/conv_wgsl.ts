@@ -7,7 +7,7 @@
  */
 
 import { ACTIVATION_UNIFORMS, activationUniforms, activationWgsl } from "../shaders/activation.ts";
-import { repackElement, transposedIndexWgsl, WEIGHT_BLOCK } from "../shaders/conv_repack.ts";
+import { copyAccess, transposedIndexWgsl, WEIGHT_BLOCK } from "../shaders/conv_repack.ts";
 import type { ConvGeometry, PreActivation } from "./conv.ts";
 import { CONV_WINDOW_UNIFORMS, convWindowUniforms } from "./conv_window.ts";
 import type { GpuBindingSource, StoragePrecision } from "./op.ts";
@@ -132,13 +132,14 @@ export function epilogueWgsl(
  * (src/shaders/conv_repack.ts): A(row, k) for rows row..row+3 of group `grp` is one vec4
  * (zero past mg), one line of 16 rows per depth; reads `params.mg` and `params.mm_depth`.
  */
-export function transposedWeightHooks(storage: StoragePrecision): string {
-  const element = repackElement(storage);
+export function transposedWeightHooks(storage: StoragePrecision, texture = false): string {
+  const copy = copyAccess(storage, texture);
   return /* wgsl */ `
+${texture ? copy.functions : ""}
 ${transposedIndexWgsl("mm_depth")}
 struct MmASetup { base: u32 }
 fn mm_a_setup(grp: u32, row: u32) -> MmASetup { return MmASetup(wt_index(grp, row, 0u)); }
 fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
-  return ${element.load(`wt[s.base + d.k * ${WEIGHT_BLOCK / 4}u]`)};
+  return ${copy.load("wt", `s.base + d.k * ${WEIGHT_BLOCK / 4}u`)};
 }`;
 }

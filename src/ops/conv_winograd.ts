@@ -25,6 +25,7 @@ import {
   registerTileFor,
   tiledMatmulWgsl,
 } from "../shaders/tiled_matmul.ts";
+import { copyAccess } from "../shaders/conv_repack.ts";
 import { rowKernelMain, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import {
@@ -32,7 +33,9 @@ import {
   winogradInput,
   winogradLayout,
   winogradWeights,
+  winogradWeightVectors,
 } from "../shaders/winograd.ts";
+import { texelRowsFit } from "../shaders/texel_rows.ts";
 import {
   WINOGRAD_F2,
   WINOGRAD_F4,
@@ -75,13 +78,18 @@ const OUTPUT_UNIFORMS = uniformLayout("Params", {
 const WORKGROUP = 64;
 const range = (n: number) => [...Array(n).keys()];
 
-/** The t^2 GEMMs: M[xi] = U[xi] (m x c) times V[xi] (c x cols), from scratch 0 and derived 0 into scratch 1. */
+/**
+ * The t^2 GEMMs: M[xi] = U[xi] (m x c) times V[xi] (c x cols), from scratch 0 and derived 0
+ * (a texture where `texels`) into scratch 1.
+ */
 function gemmProgram(
   g: ConvGeometry,
   alg: WinogradAlgorithm,
   cols: number,
   limits: GPUSupportedLimits,
+  texels: boolean,
 ): GpuProgram {
+  const weights = copyAccess("f32", texels);
   const positions = winogradPositions(alg);
   const tile = registerTileFor({ rows: g.m, cols, batches: positions }, "quad", "quad");
   const { uniforms, workgroups } = matmulDispatch(
@@ -98,7 +106,7 @@ function gemmProgram(
       aOrder: "k",
       bOrder: "quad",
       decls: /* wgsl */ `@group(0) @binding(0) var<storage, read> xs: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> wt: array<vec4<f32>>;
+${weights.readDecl(1, "wt")}
 @group(0) @binding(2) var<storage, read_write> mm: array<vec4<f32>>;
 ${GEMM_UNIFORMS.struct}
 @group(0) @binding(3) var<uniform> params: Params;
@@ -106,7 +114,7 @@ ${GEMM_UNIFORMS.struct}
 struct MmDepth { k: u32 }
 fn mm_depth(k: u32) -> MmDepth { return MmDepth(k); }
 fn mm_depth_next(d: MmDepth) -> MmDepth { return MmDepth(d.k + 1u); }
-${transposedWeightHooks("f32")}
+${transposedWeightHooks("f32", texels)}
 struct MmBSetup { base: u32 }
 fn mm_b_setup(grp: u32, col: u32) -> MmBSetup {
   return MmBSetup(grp * params.mm_depth * params.quads + min(col, params.mm_cols - 4u) / 4u);
@@ -119,7 +127,7 @@ fn mm_store(grp: u32, row: u32, col: u32, v: vec4<f32>) {
 }`,
     });
   return {
-    key: `conv_winograd_gemm_${tile.name}`,
+    key: `conv_winograd_gemm_${tile.name}${texels ? "_texels" : ""}`,
     wgsl,
     bindings: [{ kind: "scratch", index: 0 }, { kind: "derived", index: 0 }, {
       kind: "scratch",
@@ -257,12 +265,14 @@ export function winogradPlan(
   alg: WinogradAlgorithm,
 ): GpuPlan {
   const layout = winogradLayout(g, alg);
+  const texels = texelRowsFit(winogradWeightVectors(g, alg), limits);
   const weights = winogradWeights(
     g,
     alg,
     { kind: "input", index: W },
     { kind: "derived", index: 0 },
     limits,
+    texels,
   );
   const input = winogradInput(
     g,
@@ -278,7 +288,7 @@ export function winogradPlan(
   return {
     programs: [
       input.program,
-      gemmProgram(g, alg, layout.cols, limits),
+      gemmProgram(g, alg, layout.cols, limits, texels),
       outputProgram(g, alg, limits),
     ],
     scratchBytes: [input.bytes, winogradPositions(alg) * g.m * layout.cols * 4],

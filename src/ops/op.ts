@@ -7,6 +7,7 @@
  */
 
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
+import type { TexelFormat } from "../shaders/texel_rows.ts";
 
 /**
  * Where a storage binding of a GPU program takes its buffer from: a node input or output, a
@@ -55,6 +56,12 @@ export interface GpuDerivedBuffer {
   program: GpuProgram;
   /** Byte size of the buffer. */
   bytes: number;
+  /**
+   * Where set, the derived value is a 2D texture of this format in rows of texels
+   * (src/shaders/texel_rows.ts) instead of a buffer: its program binds it as a write-only
+   * storage texture, the node's programs as a sampled texture (`textureLoad`).
+   */
+  texture?: TexelFormat;
 }
 
 /** A node's GPU work: its dispatches in order, and the buffers they share. */

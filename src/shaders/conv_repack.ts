@@ -33,6 +33,7 @@
 import type { GpuBindingSource, GpuProgram, StoragePrecision } from "../ops/op.ts";
 import type { ConvGeometry } from "../ops/conv.ts";
 import { rowKernelMain, workgroupGrid } from "./grid.ts";
+import { TEXEL_OF_WGSL, texelBytes, type TexelFormat } from "./texel_rows.ts";
 import { uniformLayout } from "./uniform_layout.ts";
 
 const WORKGROUP = 64;
@@ -79,12 +80,67 @@ fn unpack_f16x4(e: vec2<u32>) -> vec4<f32> {
   return vec4<f32>(unpack2x16float(e.x), unpack2x16float(e.y));
 }`;
 
+/**
+ * How a repacked copy is declared, read and written: a storage array of `repackElement`s, or
+ * a texture of `TexelFormat` texels in rows (src/shaders/texel_rows.ts), which llvmpipe reads
+ * with vector gathers instead of a loop over its lanes. The f16 texture converts on store
+ * (values clamped to f16's range first, as when packing) and load.
+ */
+export interface CopyAccess {
+  /** Bytes per stored vec4. */
+  bytes: number;
+  /** The texel format where the copy is a texture. */
+  texture?: TexelFormat;
+  /** WGSL functions `load` and `store` call. */
+  functions: string;
+  /** WGSL declaration of the copy `name` at `binding`, read-only. */
+  readDecl(binding: number, name: string): string;
+  /** WGSL declaration of the copy `name` at `binding`, written. */
+  writeDecl(binding: number, name: string): string;
+  /** WGSL expression: the vec4<f32> at vec4 index `index` of the copy `name`. */
+  load(name: string, index: string): string;
+  /** WGSL statement storing the vec4<f32> `v` at vec4 index `index` of the copy `name`. */
+  store(name: string, index: string, v: string): string;
+}
+
+/** The access to a copy stored as `storage`, in a texture where `texture` (`CopyAccess`). */
+export function copyAccess(storage: StoragePrecision, texture: boolean): CopyAccess {
+  const element = repackElement(storage);
+  if (!texture) {
+    return {
+      bytes: element.bytes,
+      functions: element.functions,
+      readDecl: (b, name) =>
+        `@group(0) @binding(${b}) var<storage, read> ${name}: array<${element.type}>;`,
+      writeDecl: (b, name) =>
+        `@group(0) @binding(${b}) var<storage, read_write> ${name}: array<${element.type}>;`,
+      load: (name, index) => element.load(`${name}[${index}]`),
+      store: (name, index, v) => `${name}[${index}] = ${element.store(v)};`,
+    };
+  }
+  const format: TexelFormat = storage === "f32" ? "rgba32float" : "rgba16float";
+  const clamp = (v: string) =>
+    storage === "f32" ? v : `clamp(${v}, vec4<f32>(${-F16_MAX}.0), vec4<f32>(${F16_MAX}.0))`;
+  return {
+    bytes: texelBytes(format),
+    texture: format,
+    functions: TEXEL_OF_WGSL,
+    readDecl: (b, name) => `@group(0) @binding(${b}) var ${name}: texture_2d<f32>;`,
+    writeDecl: (b, name) =>
+      `@group(0) @binding(${b}) var ${name}: texture_storage_2d<${format}, write>;`,
+    load: (name, index) => `textureLoad(${name}, texel_of(${index}), 0)`,
+    store: (name, index, v) => `textureStore(${name}, texel_of(${index}), ${clamp(v)});`,
+  };
+}
+
 /** A repacking pass: its program, and the bytes of the buffer it writes. */
 export interface Repack {
   /** The program; its last binding is the (scratch or derived) buffer it writes. */
   program: GpuProgram;
   /** Bytes of that buffer. */
   bytes: number;
+  /** The texel format where the copy is a texture (`copyAccess`). */
+  texture?: TexelFormat;
 }
 
 const TRANSPOSE_UNIFORMS = uniformLayout("Params", { rows: "u32", mg: "u32", depth: "u32" });
@@ -107,9 +163,15 @@ export function transposedIndexWgsl(depth: string): string {
 }`;
 }
 
+/** Number of vec4s of `g`'s transposed weights (their 16-channel blocks padded). */
+export function transposedWeightVectors(g: ConvGeometry): number {
+  return g.group * Math.ceil(g.mg / WEIGHT_BLOCK) * BLOCK_QUADS * g.cg * g.kh * g.kw;
+}
+
 /**
  * The weight transposition of `g`: reads binding `weights` (W), writes `out` as
- * [group][ceil(mg / 16)][depth][4] vec4s stored as `storage` (module doc). One invocation per
+ * [group][ceil(mg / 16)][depth][4] vec4s stored as `storage` (module doc), in a buffer or
+ * where `texture` a texture (`copyAccess`). One invocation per
  * (group, depth) walks the row quads (4 scalar loads, one vec4 store each); where the depth is
  * a multiple of 4, one invocation per (group, 4 depths) reads 4x4 blocks as 4 aligned vec4s and
  * writes them transposed (half the per-lane load work on llvmpipe).
@@ -125,8 +187,9 @@ export function transposedWeights(
   out: GpuBindingSource,
   limits: GPUSupportedLimits,
   storage: StoragePrecision,
+  texture = false,
 ): Repack {
-  const element = repackElement(storage);
+  const copy = copyAccess(storage, texture);
   const depth = g.cg * g.kh * g.kw;
   const blocks = depth % 4 === 0;
   const rows = g.group * (blocks ? depth / 4 : depth);
@@ -146,9 +209,11 @@ export function transposedWeights(
     let r3 = select(zero, w[i.w], inside.w);
     ${
       ["x", "y", "z", "w"].map((c, i) =>
-        `wt[out + ${i * BLOCK_QUADS}u] = ${
-          element.store(`vec4<f32>(r0.${c}, r1.${c}, r2.${c}, r3.${c})`)
-        };`
+        copy.store(
+          "wt",
+          `out + ${i * BLOCK_QUADS}u`,
+          `vec4<f32>(r0.${c}, r1.${c}, r2.${c}, r3.${c})`,
+        )
       ).join("\n    ")
     }
   }`
@@ -160,14 +225,14 @@ export function transposedWeights(
     let inside = m < vec4<u32>(params.mg);
     let i = select(vec4<u32>(0u), (first + m) * params.depth + k, inside);
     let v = select(vec4<f32>(0.0), vec4<f32>(w[i.x], w[i.y], w[i.z], w[i.w]), inside);
-    wt[wt_index(grp, q * 4u, k)] = ${element.store("v")};
+    ${copy.store("wt", "wt_index(grp, q * 4u, k)", "v")}
   }`;
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<${blocks ? "vec4<f32>" : "f32"}>;
-@group(0) @binding(1) var<storage, read_write> wt: array<${element.type}>;
+${copy.writeDecl(1, "wt")}
 ${TRANSPOSE_UNIFORMS.struct}
 @group(0) @binding(2) var<uniform> params: Params;
-${element.functions}
+${copy.functions}
 
 ${transposedIndexWgsl("depth")}
 
@@ -178,7 +243,9 @@ ${MAIN}
 `;
   return {
     program: {
-      key: `conv_transposed_weights_${storage}_${blocks ? "vec4" : "scalar"}_wg${WORKGROUP}`,
+      key: `conv_transposed_weights_${storage}${texture ? "_texels" : ""}_${
+        blocks ? "vec4" : "scalar"
+      }_wg${WORKGROUP}`,
       wgsl,
       bindings: [weights, out],
       uniforms: TRANSPOSE_UNIFORMS.pack({ rows, mg: g.mg, depth }),
@@ -187,7 +254,8 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: g.group * Math.ceil(g.mg / WEIGHT_BLOCK) * BLOCK_QUADS * depth * element.bytes,
+    bytes: transposedWeightVectors(g) * copy.bytes,
+    texture: copy.texture,
   };
 }
 

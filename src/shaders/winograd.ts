@@ -35,7 +35,7 @@
 
 import type { GpuBindingSource } from "../ops/op.ts";
 import type { ConvGeometry } from "../ops/conv.ts";
-import { type Repack, transposedIndexWgsl, WEIGHT_BLOCK } from "./conv_repack.ts";
+import { copyAccess, type Repack, transposedIndexWgsl, WEIGHT_BLOCK } from "./conv_repack.ts";
 import { rowKernelMain, workgroupGrid } from "./grid.ts";
 import { uniformLayout } from "./uniform_layout.ts";
 import {
@@ -111,9 +111,14 @@ export function winogradLayout(g: ConvGeometry, alg: WinogradAlgorithm): Winogra
 
 const FILTER_UNIFORMS = uniformLayout("Params", { rows: "u32", mg: "u32", depth: "u32" });
 
+/** Number of vec4s of `g`'s transformed weights under `alg` (16-channel blocks padded). */
+export function winogradWeightVectors(g: ConvGeometry, alg: WinogradAlgorithm): number {
+  return winogradPositions(alg) * Math.ceil(g.m / WEIGHT_BLOCK) * (WEIGHT_BLOCK / 4) * g.c;
+}
+
 /**
  * The weight transform of `g` into U (module doc): reads binding `weights` (W, [m][c][3][3]),
- * writes `out`. One invocation per (4 output channels, input channel) transforms 4 kernels
+ * writes `out`, a buffer, or where `texture` a texture (`copyAccess`). One invocation per (4 output channels, input channel) transforms 4 kernels
  * (zero past m) at once, a vec4 per kernel tap, and stores one vec4 per position.
  *
  * @example
@@ -127,7 +132,9 @@ export function winogradWeights(
   weights: GpuBindingSource,
   out: GpuBindingSource,
   limits: GPUSupportedLimits,
+  texture = false,
 ): Repack {
+  const copy = copyAccess("f32", texture);
   const quads = Math.ceil(g.m / WEIGHT_BLOCK) * (WEIGHT_BLOCK / 4);
   const rows = quads * g.c;
   const taps = range(3).map((r) =>
@@ -137,12 +144,13 @@ export function winogradWeights(
     })
   );
   const { lines, grid } = sandwichWgsl(alg.g, taps, "u");
-  const stores = grid.flat().map((u, xi) => `wt[wt_index(${xi}u, m0, k)] = ${u};`);
+  const stores = grid.flat().map((u, xi) => copy.store("wt", `wt_index(${xi}u, m0, k)`, u));
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<f32>;
-@group(0) @binding(1) var<storage, read_write> wt: array<vec4<f32>>;
+${copy.writeDecl(1, "wt")}
 ${FILTER_UNIFORMS.struct}
 @group(0) @binding(2) var<uniform> params: Params;
+${copy.functions}
 
 ${transposedIndexWgsl("depth")}
 
@@ -158,7 +166,7 @@ ${MAIN}
 `;
   return {
     program: {
-      key: `conv_winograd_weights_${alg.name}_wg${WORKGROUP}`,
+      key: `conv_winograd_weights_${alg.name}${texture ? "_texels" : ""}_wg${WORKGROUP}`,
       wgsl,
       bindings: [weights, out],
       uniforms: FILTER_UNIFORMS.pack({ rows, mg: g.m, depth: g.c }),
@@ -167,7 +175,8 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: winogradPositions(alg) * quads * g.c * 16,
+    bytes: winogradWeightVectors(g, alg) * copy.bytes,
+    texture: copy.texture,
   };
 }
 

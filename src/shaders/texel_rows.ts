@@ -1,0 +1,40 @@
+/**
+ * Operand copies kept in textures instead of storage buffers: a flat array of vec4s laid out
+ * as rows of `TEXEL_ROW` texels of a 2D texture, element i at texel (i % TEXEL_ROW,
+ * i / TEXEL_ROW). The program making the copy writes it through a write-only storage texture
+ * (`textureStore`), the kernels reading it use `textureLoad`.
+ *
+ * Why: on llvmpipe (Mesa 22.3) every storage-buffer load is a loop over the SIMD lanes with a
+ * bounds check and a branch per lane and component, while a texel fetch is one vectorised
+ * gather of the 8 lanes' texels. In a register-kernel microbenchmark (16 x 16 blocks, vec4
+ * operands) reading one operand from a texture instead of a buffer ran 1.2x faster, both
+ * operands 1.5x.
+ *
+ * @module
+ */
+
+/** Texels per texture row (a power of 2: the address split is a mask and a shift). */
+export const TEXEL_ROW = 4096;
+
+/** Texel formats of the copies: f32 values, or f16 (the opt-in reduced storage precision). */
+export type TexelFormat = "rgba32float" | "rgba16float";
+
+/** Bytes of one texel of `format`. */
+export function texelBytes(format: TexelFormat): number {
+  return format === "rgba32float" ? 16 : 8;
+}
+
+/** Texture extent [width, height] holding `texels` texels in rows of `TEXEL_ROW`. */
+export function texelRowsExtent(texels: number): [number, number] {
+  return [Math.max(1, Math.min(TEXEL_ROW, texels)), Math.max(1, Math.ceil(texels / TEXEL_ROW))];
+}
+
+/** Whether `texels` texels fit a 2D texture under `limits` (`maxTextureDimension2D` rows). */
+export function texelRowsFit(texels: number, limits: GPUSupportedLimits): boolean {
+  return Math.ceil(texels / TEXEL_ROW) <= limits.maxTextureDimension2D;
+}
+
+/** WGSL `texel_of(i) -> vec2<u32>`: the texel of element i. */
+export const TEXEL_OF_WGSL = /* wgsl */ `fn texel_of(i: u32) -> vec2<u32> {
+  return vec2<u32>(i % ${TEXEL_ROW}u, i / ${TEXEL_ROW}u);
+}`;
