@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { readTensor } from "../src/executor/gpu_buffers.ts";
 import type { GpuContext } from "../src/executor/gpu_device.ts";
-import { type GpuResource, prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
+import { prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
+import type { GpuResource } from "../src/executor/gpu_textures.ts";
 import type { Node } from "../src/graph/types.ts";
 import { conv } from "../src/ops/conv.ts";
 import { gpuTest } from "../src/testing/gpu.ts";

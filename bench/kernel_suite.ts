@@ -20,11 +20,8 @@
 import { errorMessage } from "../src/errors.ts";
 import { type GpuContext, openGpu } from "../src/executor/gpu_device.ts";
 import { readTensor } from "../src/executor/gpu_buffers.ts";
-import {
-  type GpuDispatch,
-  type GpuResource,
-  prepareNodeOnGpu,
-} from "../src/executor/gpu_node_runner.ts";
+import { type GpuDispatch, prepareNodeOnGpu } from "../src/executor/gpu_node_runner.ts";
+import type { GpuResource } from "../src/executor/gpu_textures.ts";
 import { PipelineCache } from "../src/executor/pipeline_cache.ts";
 import type { Tensor } from "../src/graph/types.ts";
 import { opFor } from "../src/ops/registry.ts";

@@ -25,16 +25,19 @@ import type { GpuContext } from "./gpu_device.ts";
 import { storageBytes, uploadTensor } from "./gpu_buffers.ts";
 import {
   checkDerived,
-  createDerived,
   createDispatches,
   derivedPrograms,
   type GpuDispatch,
   gpuPlanFor,
-  type GpuResource,
   recordDispatches,
-  resourceBinding,
   withErrorScopes,
 } from "./gpu_node_runner.ts";
+import {
+  createDerived,
+  type GpuResource,
+  resourceBinding,
+  ScratchTextures,
+} from "./gpu_textures.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 import { type ExecutionPlan, type MemoryReport, planExecution } from "./plan.ts";
 
@@ -132,7 +135,7 @@ export class GpuSession {
     const plan = planExecution(graph, types, {
       alignment: limits.minStorageBufferOffsetAlignment,
       maxArenaBytes: limits.maxBufferSize,
-      scratch: new Map([...kernels].map(([name, k]) => [name, k.scratchBytes ?? []])),
+      scratch: new Map([...kernels].map(([name, k]) => [name, arenaScratchBytes(k)])),
     });
     const created: GpuResource[] = [];
     try {
@@ -290,6 +293,7 @@ async function build(
       usage: GPUBufferUsage.STORAGE,
     }))
   );
+  const scratchTextures = new ScratchTextures(device, kernels.values(), track);
   const dedicated = new Map<string, GPUBuffer>();
   for (const storage of plan.storages.values()) {
     if (storage.kind === "arena") continue;
@@ -318,6 +322,8 @@ async function build(
     track,
     bindingOf,
     scratchOf: (node, index) => {
+      const texture = scratchTextures.of(kernels.get(node.name)!, index);
+      if (texture) return texture.createView();
       const storage = plan.storages.get(plan.scratch.get(node.name)![index])!;
       return { buffer: arenas[storage.arena!], offset: storage.offset!, size: storage.bytes };
     },
@@ -353,6 +359,11 @@ async function build(
   return { buffers: created, dispatches, inputs, outputs, staging };
 }
 
+/** Arena bytes of each of `kernel`'s scratch values: none for its scratch textures. */
+function arenaScratchBytes(kernel: GpuPlan): number[] {
+  return (kernel.scratchBytes ?? []).map((bytes, i) => kernel.scratchTextures?.[i] ? 0 : bytes);
+}
+
 /** Workgroup counts of a dispatch that only makes its pipeline ready (see `build`). */
 const EMPTY: [number, number, number] = [0, 1, 1];
 
@@ -363,8 +374,8 @@ interface NodeBuild {
   track: <R extends GpuResource>(resource: R) => R;
   /** The binding of a value of the plan. */
   bindingOf: (value: string) => GPUBufferBinding;
-  /** The binding of scratch buffer `index` of `node`. */
-  scratchOf: (node: Node, index: number) => GPUBufferBinding;
+  /** The binding of scratch `index` of `node`: its arena range, or its shared texture. */
+  scratchOf: (node: Node, index: number) => GPUBindingResource;
   /** Whether a value is an initializer. */
   isConstant: (value: string) => boolean;
   /** Buffers that runs read or write; filled in. */

@@ -11,15 +11,9 @@
 
 import { errorMessage } from "../errors.ts";
 import type { Node, Tensor, TensorType } from "../graph/types.ts";
-import type {
-  GpuBindingSource,
-  GpuDerivedBuffer,
-  GpuPlan,
-  GpuProgram,
-  StoragePrecision,
-} from "../ops/op.ts";
-import { texelBytes, texelRowsExtent } from "../shaders/texel_rows.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "../ops/op.ts";
 import { opFor } from "../ops/registry.ts";
+import { texelBytes, type TexelFormat } from "../shaders/texel_rows.ts";
 import type { GpuContext } from "./gpu_device.ts";
 import {
   createPoisonedBuffer,
@@ -27,6 +21,7 @@ import {
   readTensor,
   uploadTensor,
 } from "./gpu_buffers.ts";
+import { createPoisonedTexture, type GpuResource, resourceBinding } from "./gpu_textures.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 
 /** One recorded dispatch: everything it needs, created once. */
@@ -120,42 +115,6 @@ export function createDispatches(
       workgroups: program.workgroups,
     };
   });
-}
-
-/** Something a session creates on the device and destroys with it. */
-export type GpuResource = GPUBuffer | GPUTexture;
-
-/**
- * Creates derived buffer `d` of a node: a storage buffer, or where `d.texture` is set a 2D
- * texture in rows of texels (src/shaders/texel_rows.ts), both written by its program.
- */
-export function createDerived(device: GPUDevice, d: GpuDerivedBuffer, label: string): GpuResource {
-  if (!d.texture) {
-    return device.createBuffer({
-      label,
-      size: Math.max(4, d.bytes),
-      usage: GPUBufferUsage.STORAGE,
-    });
-  }
-  const texels = d.bytes / texelBytes(d.texture);
-  const [width, height] = texelRowsExtent(texels);
-  if (height > device.limits.maxTextureDimension2D) {
-    throw new Error(
-      `${label}: ${texels} texels need ${height} texture rows; the device allows ` +
-        `${device.limits.maxTextureDimension2D}`,
-    );
-  }
-  return device.createTexture({
-    label,
-    size: [width, height],
-    format: d.texture,
-    usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING,
-  });
-}
-
-/** The binding of a buffer (whole) or texture (its default view). */
-export function resourceBinding(resource: GpuResource): GPUBindingResource {
-  return resource instanceof GPUTexture ? resource.createView() : { buffer: resource };
 }
 
 /** The programs computing `plan`'s derived buffers, in order. */
@@ -256,22 +215,20 @@ export async function prepareNodeOnGpu(
     track(createPoisonedBuffer(device, t, `${node.name}:out${i}`))
   );
   checkDerived(node, plan);
-  const poisoned = (sizes: number[] | undefined, kind: string) =>
-    (sizes ?? []).map((bytes, i) =>
-      track(createPoisonedBuffer(
-        device,
-        { dtype: "u8", shape: [Math.max(4, bytes)] },
-        `${node.name}:${kind}${i}`,
-      ))
+  const poisoned = (bytes: number, texture: TexelFormat | undefined, label: string) =>
+    track(
+      texture
+        ? createPoisonedTexture(device, texture, bytes / texelBytes(texture), label)
+        : createPoisonedBuffer(device, { dtype: "u8", shape: [Math.max(4, bytes)] }, label),
     );
   const buffers: Record<GpuBindingSource["kind"], (GpuResource | undefined)[]> = {
     input: inputBuffers,
     output: outputBuffers,
-    scratch: poisoned(plan.scratchBytes, "scratch"),
+    scratch: (plan.scratchBytes ?? []).map((bytes, i) =>
+      poisoned(bytes, plan.scratchTextures?.[i], `${node.name}:scratch${i}`)
+    ),
     derived: (plan.derived ?? []).map((d, i) =>
-      d.texture
-        ? track(createDerived(device, d, `${node.name}:derived${i}`))
-        : poisoned([d.bytes], "derived")[0]
+      poisoned(d.bytes, d.texture, `${node.name}:derived${i}`)
     ),
   };
   const resolve = (src: GpuBindingSource): GPUBindingResource => {

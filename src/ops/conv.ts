@@ -28,11 +28,12 @@ import {
   type Repack,
   repackElement,
   shiftedInput,
+  shiftedInputVectors,
   shiftedLayout,
   transposedWeights,
   transposedWeightVectors,
 } from "../shaders/conv_repack.ts";
-import { texelRowsFit } from "../shaders/texel_rows.ts";
+import { TEXEL_OF_WGSL, texelRowsFit } from "../shaders/texel_rows.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { convCpu } from "./conv_cpu.ts";
 import { winogradAlgorithmFor, winogradApplies, winogradPlan } from "./conv_winograd.ts";
@@ -295,7 +296,7 @@ const DIRECT_UNIFORMS = uniformLayout("Params", { total: "u32", ...CONV_UNIFORMS
 /**
  * Storage bindings of the conv kernels, in order: x (or `xs`, the shifted input, from scratch
  * buffer 0), w (or `wt`, the transposed weights, from derived buffer 0), (bias), z (the
- * input's buffer again when there is no residual: `residualSource`),
+ * input X again when there is no residual: `residualSource`),
  * (pre_scale, pre_shift: unless the shifted input has the pre-activation applied), y; then
  * `params`. Returns the binding sources and their WGSL declarations (vec4 arrays for the
  * `quad4` forms, z and y for the `quad4` epilogue; the copies' elements as `forms.storage`).
@@ -303,21 +304,21 @@ const DIRECT_UNIFORMS = uniformLayout("Params", { total: "u32", ...CONV_UNIFORMS
 function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT_FORMS) {
   const copy = repackElement(forms.storage).type;
   const inputs: [GpuBindingSource, string, string][] = [
-    forms.x === "shifted"
-      ? [{ kind: "scratch", index: 0 }, "xs", copy]
+    isShifted(forms.x)
+      ? [{ kind: "scratch", index: 0 }, "xs", forms.x === "texels" ? "texels" : copy]
       : [{ kind: "input", index: X }, "x", forms.x === "quad4" ? "vec4<f32>" : "f32"],
     forms.w === "quad"
       ? [{ kind: "input", index: W }, "w", "f32"]
       : [{ kind: "derived", index: 0 }, "wt", forms.w === "texels" ? "texels" : copy],
   ];
   if (g.hasBias) inputs.push([{ kind: "input", index: B }, "bias", "f32"]);
-  // Without a residual, the input's buffer stands in for z (see fusedKey).
+  // Without a residual, X (an arena buffer, unlike copies that may be textures) stands in for z.
   inputs.push([
-    residualSource(g, inputs[0][0]),
+    residualSource(g, { kind: "input", index: X }),
     "z",
     forms.y === "quad4" ? "vec4<f32>" : "f32",
   ]);
-  if (g.pre !== "none" && forms.x !== "shifted") {
+  if (g.pre !== "none" && !isShifted(forms.x)) {
     inputs.push(
       [{ kind: "input", index: PRE_SCALE }, "pre_scale", "f32"],
       [{ kind: "input", index: PRE_SHIFT }, "pre_shift", "f32"],
@@ -351,14 +352,15 @@ const LANES = "vec4<u32>(0u, 1u, 2u, 3u)";
  * output pixels' taps as scalar loads with bounds checks; `quad4`, one aligned vec4 of 4
  * consecutive pixels of a channel plane, for a 1x1 stride-1 unpadded conv whose planes hold a
  * multiple of 4 pixels, where B is X itself; or `shifted`, one aligned vec4 of the shifted
- * input copy, whose GEMM columns run over output rows padded to a multiple of 4 pixels. The
- * workgroup kernel reads `gather`, and `quad` (`quad4` with f16 storage: half the weight bytes).
+ * input copy, whose GEMM columns run over output rows padded to a multiple of 4 pixels
+ * (`texels`: the same copy in a texture). The workgroup kernel reads `gather`, and `quad`
+ * (`quad4` with f16 storage: half the weight bytes).
  */
 interface ConvForms {
   /** Element type of the copies (transposed weights, shifted input). */
   storage: StoragePrecision;
   w: "quad" | "quad4" | "texels";
-  x: "gather" | "quad4" | "shifted";
+  x: "gather" | "quad4" | "shifted" | "texels";
   /**
    * The epilogue: `scalar`, per output (a loop over the 4 columns of a quad, each decoded);
    * `quad4`, one aligned vec4 of 4 pixels (residual loaded, output stored) where every column
@@ -369,6 +371,11 @@ interface ConvForms {
    * instead of four).
    */
   y: EpilogueForm;
+}
+
+/** Whether the input form reads the shifted copy (from a buffer, or texels of a texture). */
+function isShifted(x: ConvForms["x"]): boolean {
+  return x === "shifted" || x === "texels";
 }
 
 /** The forms of the direct kernel, which makes no copies. */
@@ -400,7 +407,11 @@ function registerForms(
 ): ConvForms {
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 &&
     g.padT === 0 && g.padL === 0 && g.oh === g.h && g.ow === g.w;
-  const x = pointwise && (g.h * g.w) % 4 === 0 ? "quad4" : "shifted";
+  const x = pointwise && (g.h * g.w) % 4 === 0
+    ? "quad4"
+    : texelRowsFit(shiftedInputVectors(g), limits)
+    ? "texels"
+    : "shifted";
   return {
     storage,
     w: texelRowsFit(transposedWeightVectors(g), limits) ? "texels" : "quad4",
@@ -460,8 +471,8 @@ fn mm_load_a(s: MmASetup, d: MmDepth) -> vec4<f32> {
  */
 function inputHooks(g: ConvGeometry, forms: ConvForms): string {
   const form = forms.x;
-  if (form === "shifted") {
-    const element = repackElement(forms.storage);
+  if (isShifted(form)) {
+    const copy = copyAccess(forms.storage, form === "texels");
     return /* wgsl */ `
 struct MmBSetup { base: u32 }
 fn mm_b_setup(grp: u32, col: u32) -> MmBSetup {
@@ -473,7 +484,7 @@ fn mm_b_setup(grp: u32, col: u32) -> MmBSetup {
                   params.xs_cols + r % params.xs_cols);
 }
 fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
-  return ${element.load("xs[(s.base + d.xoff) / 4u]")};
+  return ${copy.load("xs", "(s.base + d.xoff) / 4u")};
 }`;
   }
   if (form === "quad4") {
@@ -581,7 +592,7 @@ function tiledPlan(
 ): GpuPlan {
   const depth = g.cg * g.kh * g.kw;
   const forms = registers ? registerForms(g, storage, limits) : workgroupForms(storage);
-  const shifted = forms.x === "shifted" ? shiftedLayout(g) : undefined;
+  const shifted = isShifted(forms.x) ? shiftedLayout(g) : undefined;
   const cols = g.n * g.oh * (shifted?.cols ?? g.ow);
   const tile = matmulTileFor({ rows: g.mg, cols, batches: g.group }, registers, "quad", "quad");
   const { uniforms, workgroups } = matmulDispatch(
@@ -613,9 +624,11 @@ function tiledPlan(
       (v, c) => preWgsl(g.pre, v, "vec4<f32>", c),
       limits,
       storage,
+      forms.x === "texels",
     )
     : undefined;
   const { bindings, decls } = convBindings(g, TILED_UNIFORMS.struct, forms);
+  const texels = forms.w === "texels" || forms.x === "texels";
   // GEMM column p -> (image, pixel of its plane); a shifted column past the output width
   // (row padding) maps past its row, and the `lanes` epilogue masks it.
   const pixel = shifted
@@ -631,6 +644,7 @@ function tiledPlan(
       decls: /* wgsl */ `${decls}
 ${DEPTH_HOOKS}
 ${repackElement(storage).functions}
+${texels ? TEXEL_OF_WGSL : ""}
 ${weightHooks(forms)}
 ${inputHooks(g, forms)}
 
@@ -658,6 +672,7 @@ ${storeWgsl(g, forms.y)}`,
   return {
     programs: input ? [input.program, program] : [program],
     scratchBytes: input ? [input.bytes] : [],
+    scratchTextures: [input?.texture],
     derived: weights ? [weights] : [],
   };
 }

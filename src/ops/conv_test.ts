@@ -530,7 +530,7 @@ gpuTest(
         assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
       }
     }
-    const allForms = ["x-quad4_y-quad4", "x-shifted_y-lanes"];
+    const allForms = ["x-quad4_y-quad4", "x-texels_y-lanes"];
     assert.deepEqual([...forms].sort(), allForms.map((xy) => `_w-texels_${xy}`).sort());
     assert.ok(tiles.size >= 3, `tiles ${[...tiles]}`);
     const repackKinds = [
@@ -538,7 +538,11 @@ gpuTest(
       "transposed_weights_f32_texels_vec4",
     ];
     for (
-      const kind of [...repackKinds, "shifted_input_f32_pre-none", "shifted_input_f32_pre-bn_relu"]
+      const kind of [
+        ...repackKinds,
+        "shifted_input_f32_texels_pre-none",
+        "shifted_input_f32_texels_pre-bn_relu",
+      ]
     ) {
       assert.ok([...repacks].some((k) => k.includes(kind)), `${kind} in ${[...repacks]}`);
     }
@@ -555,7 +559,7 @@ function withTextureRows(gpu: GpuContext, rows: number): GPUSupportedLimits {
 }
 
 gpuTest(
-  "Conv register and Winograd kernels read weight copies over several texture rows, or from buffers where no texture fits",
+  "Conv register and Winograd kernels read operand copies over several texture rows, or from buffers where no texture fits",
   async ({ gpu, cache }) => {
     const device = asAdapter(gpu, true);
     // Transposed: 3 blocks x 4 x 603 depths = 7236 texels (2 rows); Winograd: 16 positions x
@@ -584,10 +588,14 @@ gpuTest(
           const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}, ${rows} texture rows`;
           assert.equal(weights.texture, rows > 1 ? "rgba32float" : undefined, label);
           if (weights.texture) assert.ok(weights.bytes / 16 > 4096, label);
+          assert.equal(weights.program.key.includes("texels"), rows > 1, label);
           const gemm = plan.programs.find((p) => /^conv_(mm|winograd_gemm)_/.test(p.key))!;
-          for (const p of [weights.program, gemm]) {
-            assert.equal(p.key.includes("texels"), rows > 1, `${label}: ${p.key}`);
-          }
+          assert.equal(gemm.key.includes("w-texels"), rows > 1, `${label}: ${gemm.key}`);
+          // The input copy: 2211 texels for the strided conv (a texture of one row), 6240 for
+          // Winograd (a buffer when one row is all a texture may have).
+          const input = plan.scratchTextures![0];
+          assert.equal(input, rows > 1 || i === 0 ? "rgba32float" : undefined, label);
+          assert.equal(gemm.key.includes("x-texels"), input !== undefined, `${label}: ${gemm.key}`);
           const [actual] = await runNodeOnGpu(device, node, inputs, cache, "f32", plan);
           assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);
         }
@@ -721,7 +729,7 @@ gpuTest(
       }
     }
     assert.deepEqual([...kinds].sort(), [
-      "conv_shifted_input_f16",
+      "conv_shifted_input_f16_texels",
       "conv_transposed_weights_f16_scalar",
       "conv_transposed_weights_f16_texels_scalar",
       "conv_transposed_weights_f16_texels_vec4",

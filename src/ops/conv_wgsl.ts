@@ -130,12 +130,12 @@ export function epilogueWgsl(
 /**
  * WGSL of the weight operand's hooks reading the transposed copy stored as `storage`
  * (src/shaders/conv_repack.ts): A(row, k) for rows row..row+3 of group `grp` is one vec4
- * (zero past mg), one line of 16 rows per depth; reads `params.mg` and `params.mm_depth`.
+ * (zero past mg), one line of 16 rows per depth; reads `params.mg` and `params.mm_depth`. A
+ * `texture` copy needs the caller's `TEXEL_OF_WGSL` (or the f16 buffer its pack functions).
  */
 export function transposedWeightHooks(storage: StoragePrecision, texture = false): string {
   const copy = copyAccess(storage, texture);
   return /* wgsl */ `
-${texture ? copy.functions : ""}
 ${transposedIndexWgsl("mm_depth")}
 struct MmASetup { base: u32 }
 fn mm_a_setup(grp: u32, row: u32) -> MmASetup { return MmASetup(wt_index(grp, row, 0u)); }

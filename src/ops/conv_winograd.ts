@@ -31,11 +31,12 @@ import { uniformLayout } from "../shaders/uniform_layout.ts";
 import {
   sandwichWgsl,
   winogradInput,
+  winogradInputVectors,
   winogradLayout,
   winogradWeights,
   winogradWeightVectors,
 } from "../shaders/winograd.ts";
-import { texelRowsFit } from "../shaders/texel_rows.ts";
+import { TEXEL_OF_WGSL, texelRowsFit } from "../shaders/texel_rows.ts";
 import {
   WINOGRAD_F2,
   WINOGRAD_F4,
@@ -79,17 +80,29 @@ const WORKGROUP = 64;
 const range = (n: number) => [...Array(n).keys()];
 
 /**
+ * Which copies of a Winograd conv are textures (src/shaders/texel_rows.ts): each where it fits
+ * one.
+ */
+interface WinogradTexels {
+  /** The transformed weights U (derived 0). */
+  weights: boolean;
+  /** The transformed input V (scratch 0). */
+  input: boolean;
+}
+
+/**
  * The t^2 GEMMs: M[xi] = U[xi] (m x c) times V[xi] (c x cols), from scratch 0 and derived 0
- * (a texture where `texels`) into scratch 1.
+ * (textures where `texels` says) into scratch 1.
  */
 function gemmProgram(
   g: ConvGeometry,
   alg: WinogradAlgorithm,
   cols: number,
   limits: GPUSupportedLimits,
-  texels: boolean,
+  texels: WinogradTexels,
 ): GpuProgram {
-  const weights = copyAccess("f32", texels);
+  const weights = copyAccess("f32", texels.weights);
+  const input = copyAccess("f32", texels.input);
   const positions = winogradPositions(alg);
   const tile = registerTileFor({ rows: g.m, cols, batches: positions }, "quad", "quad");
   const { uniforms, workgroups } = matmulDispatch(
@@ -105,7 +118,7 @@ function gemmProgram(
       tile,
       aOrder: "k",
       bOrder: "quad",
-      decls: /* wgsl */ `@group(0) @binding(0) var<storage, read> xs: array<vec4<f32>>;
+      decls: /* wgsl */ `${input.readDecl(0, "xs")}
 ${weights.readDecl(1, "wt")}
 @group(0) @binding(2) var<storage, read_write> mm: array<vec4<f32>>;
 ${GEMM_UNIFORMS.struct}
@@ -114,20 +127,23 @@ ${GEMM_UNIFORMS.struct}
 struct MmDepth { k: u32 }
 fn mm_depth(k: u32) -> MmDepth { return MmDepth(k); }
 fn mm_depth_next(d: MmDepth) -> MmDepth { return MmDepth(d.k + 1u); }
-${transposedWeightHooks("f32", texels)}
+${texels.weights || texels.input ? TEXEL_OF_WGSL : ""}
+${transposedWeightHooks("f32", texels.weights)}
 struct MmBSetup { base: u32 }
 fn mm_b_setup(grp: u32, col: u32) -> MmBSetup {
   return MmBSetup(grp * params.mm_depth * params.quads + min(col, params.mm_cols - 4u) / 4u);
 }
 fn mm_load_b(s: MmBSetup, d: MmDepth) -> vec4<f32> {
-  return xs[s.base + d.k * params.quads];
+  return ${input.load("xs", "s.base + d.k * params.quads")};
 }
 fn mm_store(grp: u32, row: u32, col: u32, v: vec4<f32>) {
   if (col < params.mm_cols) { mm[(grp * params.mg + row) * params.quads + col / 4u] = v; }
 }`,
     });
   return {
-    key: `conv_winograd_gemm_${tile.name}${texels ? "_texels" : ""}`,
+    key: `conv_winograd_gemm_${tile.name}${texels.weights ? "_w-texels" : ""}${
+      texels.input ? "_x-texels" : ""
+    }`,
     wgsl,
     bindings: [{ kind: "scratch", index: 0 }, { kind: "derived", index: 0 }, {
       kind: "scratch",
@@ -258,6 +274,7 @@ export function winogradAlgorithmFor(
  * The Winograd plan of `g` (`winogradApplies`) with `alg`: the weight transform as derived
  * buffer 0, the transformed input (scratch 0), the GEMMs' products (scratch 1), then the
  * output transform into the node's output; all f32, whatever the session's storage precision.
+ * The transformed weights and input are textures where they fit one (`WinogradTexels`).
  */
 export function winogradPlan(
   g: ConvGeometry,
@@ -265,14 +282,17 @@ export function winogradPlan(
   alg: WinogradAlgorithm,
 ): GpuPlan {
   const layout = winogradLayout(g, alg);
-  const texels = texelRowsFit(winogradWeightVectors(g, alg), limits);
+  const texels: WinogradTexels = {
+    weights: texelRowsFit(winogradWeightVectors(g, alg), limits),
+    input: texelRowsFit(winogradInputVectors(g, alg), limits),
+  };
   const weights = winogradWeights(
     g,
     alg,
     { kind: "input", index: W },
     { kind: "derived", index: 0 },
     limits,
-    texels,
+    texels.weights,
   );
   const input = winogradInput(
     g,
@@ -284,6 +304,7 @@ export function winogradPlan(
     { kind: "scratch", index: 0 },
     (v, c) => preWgsl(g.pre, v, "vec4<f32>", c),
     limits,
+    texels.input,
   );
   return {
     programs: [
@@ -292,6 +313,7 @@ export function winogradPlan(
       outputProgram(g, alg, limits),
     ],
     scratchBytes: [input.bytes, winogradPositions(alg) * g.m * layout.cols * 4],
+    scratchTextures: [input.texture],
     derived: [weights],
   };
 }

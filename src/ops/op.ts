@@ -71,6 +71,13 @@ export interface GpuPlan {
   /** Byte sizes of scratch buffers referenced by `{kind: "scratch"}` bindings. */
   scratchBytes?: number[];
   /**
+   * Where entry i is set, scratch i is no arena buffer but a 2D texture of that format in rows
+   * of texels (src/shaders/texel_rows.ts) holding `scratchBytes[i]` bytes: the program writing
+   * it binds it as a write-only storage texture, later ones as a sampled texture. A session
+   * shares one such texture per format and index among its nodes.
+   */
+  scratchTextures?: (TexelFormat | undefined)[];
+  /**
    * Buffers derived from the node's inputs. Where every input a derived buffer's program binds
    * is constant (an initializer), the executor runs the program once, at load; otherwise it
    * runs it before the node's programs on every run.

@@ -279,6 +279,11 @@ export function shiftedLayout(g: ConvGeometry): ShiftedLayout {
   return { rows, rowStep, cols, plane: g.n * g.c * rows * cols };
 }
 
+/** Number of vec4s of `g`'s shifted input. */
+export function shiftedInputVectors(g: ConvGeometry): number {
+  return g.kw * shiftedLayout(g).plane / 4;
+}
+
 const SHIFT_UNIFORMS = uniformLayout("Params", {
   rows: "u32",
   plane_rows: "u32",
@@ -298,7 +303,7 @@ const SHIFT_UNIFORMS = uniformLayout("Params", {
 /**
  * The shifted input of `g` (module doc): reads X, and the pre-activation's scale and shift
  * where `g.pre` is not "none", from `inputs` (in that order); writes `scratch` as vec4s
- * stored as `storage`.
+ * stored as `storage`, in a buffer or where `texture` a texture (`copyAccess`).
  * `pre(v, c)` is the WGSL applying the pre-activation of channel `c` to the vec4 `v`.
  *
  * @example
@@ -313,8 +318,9 @@ export function shiftedInput(
   pre: (v: string, channel: string) => string,
   limits: GPUSupportedLimits,
   storage: StoragePrecision,
+  texture = false,
 ): Repack {
-  const element = repackElement(storage);
+  const copy = copyAccess(storage, texture);
   const layout = shiftedLayout(g);
   const rows = g.kw * g.n * g.c * layout.rows;
   const names = ["x", ...(g.pre === "none" ? [] : ["pre_scale", "pre_shift"])];
@@ -323,10 +329,10 @@ export function shiftedInput(
       names.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`)
         .join("\n")
     }
-@group(0) @binding(${names.length}) var<storage, read_write> xs: array<${element.type}>;
+${copy.writeDecl(names.length, "xs")}
 ${SHIFT_UNIFORMS.struct}
 @group(0) @binding(${names.length + 1}) var<uniform> params: Params;
-${element.functions}
+${copy.functions}
 
 ${MAIN}
   // row = j * plane_rows + (image * c + channel) * xs_rows + r, for padded input row r*row_step
@@ -344,15 +350,19 @@ ${MAIN}
                  (iw < vec4<i32>(i32(params.w)));
     let i = select(vec4<u32>(0u), base + vec4<u32>(iw), inside);
     let v = vec4<f32>(x[i.x], x[i.y], x[i.z], x[i.w]);
-    xs[row * params.xs_quads + q] = ${
-      element.store(`select(vec4<f32>(0.0), ${pre("v", "channel")}, inside)`)
-    };
+    ${
+      copy.store(
+        "xs",
+        "row * params.xs_quads + q",
+        `select(vec4<f32>(0.0), ${pre("v", "channel")}, inside)`,
+      )
+    }
   }
 }
 `;
   return {
     program: {
-      key: `conv_shifted_input_${storage}_pre-${g.pre}_wg${WORKGROUP}`,
+      key: `conv_shifted_input_${storage}${texture ? "_texels" : ""}_pre-${g.pre}_wg${WORKGROUP}`,
       wgsl,
       bindings: [...inputs, scratch],
       uniforms: SHIFT_UNIFORMS.pack({
@@ -375,6 +385,7 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: g.kw * (layout.plane / 4) * element.bytes,
+    bytes: shiftedInputVectors(g) * copy.bytes,
+    texture: copy.texture,
   };
 }

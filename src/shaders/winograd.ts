@@ -180,6 +180,11 @@ ${MAIN}
   };
 }
 
+/** Number of vec4s of `g`'s transformed input under `alg`. */
+export function winogradInputVectors(g: ConvGeometry, alg: WinogradAlgorithm): number {
+  return winogradPositions(alg) * g.c * winogradLayout(g, alg).cols / 4;
+}
+
 const INPUT_UNIFORMS = uniformLayout("Params", {
   rows: "u32",
   quads: "u32",
@@ -195,7 +200,8 @@ const INPUT_UNIFORMS = uniformLayout("Params", {
 
 /**
  * The input transform of `g` into V (module doc): reads X, and the pre-activation's scale and
- * shift where `g.pre` is not "none", from `inputs` (in that order); writes `scratch`. One
+ * shift where `g.pre` is not "none", from `inputs` (in that order); writes `scratch`, a
+ * buffer, or where `texture` a texture (`copyAccess`). One
  * invocation per (input channel, 4 consecutive tiles) loads the 4 tiles' t x t patches with
  * bounds checks (the pre-activation applied inside the input, padding exactly 0) as vec4s of
  * the 4 tiles, transforms them and stores one vec4 per position. `pre(v, c)` is the WGSL
@@ -213,7 +219,9 @@ export function winogradInput(
   scratch: GpuBindingSource,
   pre: (v: string, channel: string) => string,
   limits: GPUSupportedLimits,
+  texture = false,
 ): Repack {
+  const copy = copyAccess("f32", texture);
   const layout = winogradLayout(g, alg);
   const quads = layout.cols / 4;
   const rows = g.c * quads;
@@ -240,16 +248,17 @@ export function winogradInput(
   const d = range(alg.t).map((i) => range(alg.t).map((j) => `d_${i}_${j}`));
   const { lines, grid } = sandwichWgsl(alg.bt, d, "v");
   const stores = grid.flat().map((v, xi) =>
-    `xs[(${xi}u * params.c + channel) * params.quads + quad] = ${v};`
+    copy.store("xs", `(${xi}u * params.c + channel) * params.quads + quad`, v)
   );
   const wgsl = () =>
     /* wgsl */ `${
       names.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`)
         .join("\n")
     }
-@group(0) @binding(${names.length}) var<storage, read_write> xs: array<vec4<f32>>;
+${copy.writeDecl(names.length, "xs")}
 ${INPUT_UNIFORMS.struct}
 @group(0) @binding(${names.length + 1}) var<uniform> params: Params;
+${copy.functions}
 
 ${MAIN}
   let quad = row % params.quads;
@@ -270,7 +279,7 @@ ${MAIN}
 `;
   return {
     program: {
-      key: `conv_winograd_input_${alg.name}_pre-${g.pre}_wg${WORKGROUP}`,
+      key: `conv_winograd_input_${alg.name}${texture ? "_texels" : ""}_pre-${g.pre}_wg${WORKGROUP}`,
       wgsl,
       bindings: [...inputs, scratch],
       uniforms: INPUT_UNIFORMS.pack({
@@ -290,6 +299,7 @@ ${MAIN}
         limits.maxComputeWorkgroupsPerDimension,
       ),
     },
-    bytes: winogradPositions(alg) * g.c * quads * 16,
+    bytes: winogradInputVectors(g, alg) * copy.bytes,
+    texture: copy.texture,
   };
 }
