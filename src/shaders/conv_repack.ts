@@ -25,7 +25,8 @@
  * emulates per 32-bit component: ResNet-50's 3x3 convs ran ~20% faster, its 1x1 convs (whose
  * input is X itself, still f32) 0-25%. WGSL's own f16 type (`shader-f16`) loads 4 components per
  * vec4<f16> there and measured slower than f32, so the packed form needs no feature and serves
- * every adapter. Values beyond f16's range are clamped to +-65504 before packing.
+ * every adapter. Values beyond f16's range are clamped to +-65504 before packing. Either copy
+ * may instead be a texture (`copyAccess`: rgba32float, or rgba16float texels under f16).
  *
  * @module
  */

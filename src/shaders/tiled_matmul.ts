@@ -34,8 +34,10 @@
  * - Why on llvmpipe (Mesa 22.3, LLVM 15): it runs 8 invocations as one AVX vector, so the
  *   arithmetic is cheap, but every storage or workgroup-memory load is a loop over the 8
  *   lanes of about 15 instructions per lane and element (bounds check, lane mask, masked
- *   broadcast), and a barrier makes the shader a coroutine that keeps its values in memory
- *   (the same loop of loads and multiply-adds ran 2.2x slower behind one). Per depth an
+ *   broadcast; a texel fetch is one vector gather, so the conv hooks read their operand
+ *   copies from textures, src/shaders/texel_rows.ts), and a barrier makes the shader a
+ *   coroutine that keeps its values in memory (the same loop of loads and multiply-adds ran
+ *   2.2x slower behind one). Per depth an
  *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 16 x 16 balances that
  *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model) and
  *   against compile time. 32 x 16 blocks ran ResNet-50's conv layers 7% faster, but lavapipe
