@@ -255,8 +255,10 @@ export function modelTable(m: ModelResult): string {
   ];
   const rows = ok.map((r) => {
     const s = r.steady!;
+    const tex = r.memory?.scratchTextureBytes;
     const mb = r.memory &&
-      `${fmt(r.memory.plannedBytes / 2 ** 20)} (bound ${fmt(r.memory.lowerBoundBytes / 2 ** 20)})`;
+      `${fmt(r.memory.plannedBytes / 2 ** 20)}${tex ? ` + ${fmt(tex / 2 ** 20)} textures` : ""} ` +
+        `(bound ${fmt(r.memory.lowerBoundBytes / 2 ** 20)})`;
     return [
       r.runtime,
       fmt(r.coldMs),

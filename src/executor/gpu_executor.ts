@@ -57,7 +57,7 @@ export class GpuSession {
   readonly gpu: GpuContext;
   /** The execution plan (schedule, liveness, arena placement). */
   readonly plan: ExecutionPlan;
-  /** The plan's arena size, its lower bound, and the weight bytes uploaded. */
+  /** The plan's arena size, its lower bound, the weight bytes uploaded, and scratch textures. */
   readonly memory: MemoryReport;
   /** Concrete type of every value at this session's batch size. */
   readonly types: ReadonlyMap<string, TensorType>;
@@ -79,7 +79,9 @@ export class GpuSession {
   ) {
     this.gpu = gpu;
     this.plan = plan;
-    this.memory = plan.memory;
+    this.memory = built.scratchTextureBytes > 0
+      ? { ...plan.memory, scratchTextureBytes: built.scratchTextureBytes }
+      : plan.memory;
     this.#graph = graph;
     this.types = types;
     this.#buffers = built.buffers;
@@ -245,6 +247,7 @@ interface OutputCopy {
 /** What `build` creates. */
 interface Built {
   buffers: GpuResource[];
+  scratchTextureBytes: number;
   dispatches: GpuDispatch[];
   inputs: Map<string, GPUBuffer>;
   outputs: OutputCopy[];
@@ -356,7 +359,14 @@ async function build(
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   }));
   const inputs = new Map(graph.inputs.map(({ name }) => [name, dedicated.get(name)!]));
-  return { buffers: created, dispatches, inputs, outputs, staging };
+  return {
+    buffers: created,
+    scratchTextureBytes: scratchTextures.bytes,
+    dispatches,
+    inputs,
+    outputs,
+    staging,
+  };
 }
 
 /** Arena bytes of each of `kernel`'s scratch values: none for its scratch textures. */

@@ -105,6 +105,15 @@ export class ScratchTextures {
     }
   }
 
+  /** Total bytes of the textures. */
+  get bytes(): number {
+    let sum = 0;
+    for (const t of this.#textures.values()) {
+      sum += t.width * t.height * texelBytes(t.format as TexelFormat);
+    }
+    return sum;
+  }
+
   /** The texture for scratch `index` of `plan`, or undefined where that scratch is a buffer. */
   of(plan: GpuPlan, index: number): GPUTexture | undefined {
     const format = plan.scratchTextures?.[index];

@@ -13,7 +13,7 @@ const plan = (bytes: number[], textures: GpuPlan["scratchTextures"]): GpuPlan =>
 
 gpuTest(
   "ScratchTextures makes one texture per format and scratch index, as large as its largest use",
-  async ({ gpu }) => {
+  ({ gpu }) => {
     const made: GPUTexture[] = [];
     const plans = [
       plan([160, 999, 64], ["rgba32float", undefined, "rgba16float"]),
@@ -31,9 +31,11 @@ gpuTest(
       assert.deepEqual(extent(pool.of(plans[1], 1)), ["rgba32float", 3, 1]);
       assert.deepEqual(extent(pool.of(plans[0], 2)), ["rgba16float", 8, 1]);
       assert.deepEqual(extent(pool.of(plans[2], 0)), ["rgba16float", 3, 1]);
+      assert.equal(pool.bytes, TEXEL_ROW * 2 * 16 + 3 * 16 + 8 * 8 + 3 * 8);
     } finally {
       for (const t of made) t.destroy();
     }
+    return Promise.resolve();
   },
 );
 

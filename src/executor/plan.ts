@@ -68,6 +68,11 @@ export interface MemoryReport {
   lowerBoundBytes: number;
   /** Bytes of the initializers the graph reads. */
   weightBytes: number;
+  /**
+   * Bytes of the scratch textures a GPU session shares among its nodes, outside the arena
+   * (src/executor/gpu_textures.ts); absent where there are none.
+   */
+  scratchTextureBytes?: number;
 }
 
 /** A complete plan for one graph at one set of shapes. */
