@@ -302,36 +302,34 @@ const DIRECT_UNIFORMS = uniformLayout("Params", { total: "u32", ...CONV_UNIFORMS
  * `quad4` forms, z and y for the `quad4` epilogue; the copies' elements as `forms.storage`).
  */
 function convBindings(g: ConvGeometry, params: string, forms: ConvForms = DIRECT_FORMS) {
-  const copy = repackElement(forms.storage).type;
-  const inputs: [GpuBindingSource, string, string][] = [
+  const array = (name: string, type: string) => (binding: number) =>
+    `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${type}>;`;
+  const copy = (name: string, texture: boolean) => (binding: number) =>
+    copyAccess(forms.storage, texture).readDecl(binding, name);
+  const inputs: [GpuBindingSource, (binding: number) => string][] = [
     isShifted(forms.x)
-      ? [{ kind: "scratch", index: 0 }, "xs", forms.x === "texels" ? "texels" : copy]
-      : [{ kind: "input", index: X }, "x", forms.x === "quad4" ? "vec4<f32>" : "f32"],
+      ? [{ kind: "scratch", index: 0 }, copy("xs", forms.x === "texels")]
+      : [{ kind: "input", index: X }, array("x", forms.x === "quad4" ? "vec4<f32>" : "f32")],
     forms.w === "quad"
-      ? [{ kind: "input", index: W }, "w", "f32"]
-      : [{ kind: "derived", index: 0 }, "wt", forms.w === "texels" ? "texels" : copy],
+      ? [{ kind: "input", index: W }, array("w", "f32")]
+      : [{ kind: "derived", index: 0 }, copy("wt", forms.w === "texels")],
   ];
-  if (g.hasBias) inputs.push([{ kind: "input", index: B }, "bias", "f32"]);
-  // Without a residual, X (an arena buffer, unlike copies that may be textures) stands in for z.
+  if (g.hasBias) inputs.push([{ kind: "input", index: B }, array("bias", "f32")]);
+  // Without a residual, X (always a buffer, where the copies may be textures) stands in for z.
   inputs.push([
     residualSource(g, { kind: "input", index: X }),
-    "z",
-    forms.y === "quad4" ? "vec4<f32>" : "f32",
+    array("z", forms.y === "quad4" ? "vec4<f32>" : "f32"),
   ]);
   if (g.pre !== "none" && !isShifted(forms.x)) {
     inputs.push(
-      [{ kind: "input", index: PRE_SCALE }, "pre_scale", "f32"],
-      [{ kind: "input", index: PRE_SHIFT }, "pre_shift", "f32"],
+      [{ kind: "input", index: PRE_SCALE }, array("pre_scale", "f32")],
+      [{ kind: "input", index: PRE_SHIFT }, array("pre_shift", "f32")],
     );
   }
   const bindings: GpuBindingSource[] = inputs.map(([source]) => source);
   bindings.push({ kind: "output", index: 0 });
   const decls = [
-    ...inputs.map(([, name, type], i) =>
-      type === "texels"
-        ? copyAccess(forms.storage, true).readDecl(i, name)
-        : `@group(0) @binding(${i}) var<storage, read> ${name}: array<${type}>;`
-    ),
+    ...inputs.map(([, declare], i) => declare(i)),
     `@group(0) @binding(${inputs.length}) var<storage, read_write> y: array<${
       forms.y === "quad4" ? "vec4<f32>" : "f32"
     }>;`,
