@@ -17,21 +17,21 @@ gpuTest(
     const made: GPUTexture[] = [];
     const plans = [
       plan([160, 999, 64], ["rgba32float", undefined, "rgba16float"]),
-      plan([16 * (TEXEL_ROW + 5), 48], ["rgba32float", "rgba32float"]),
+      plan([16 * (3 * TEXEL_ROW + 5), 48], ["rgba32float", "rgba32float"]),
       plan([8 * 3], ["rgba16float"]),
     ];
     const pool = new ScratchTextures(gpu.device, plans, (t) => (made.push(t), t));
     try {
       assert.equal(made.length, 4);
       const extent = (t: GPUTexture | undefined) => t && [t.format, t.width, t.height];
-      // Scratch 0 of f32: 10 texels in the first plan, TEXEL_ROW + 5 in the second.
-      assert.deepEqual(extent(pool.of(plans[0], 0)), ["rgba32float", TEXEL_ROW, 2]);
+      // Scratch 0 of f32: 10 texels in the first plan, 3 rows and 5 texels in the second.
+      assert.deepEqual(extent(pool.of(plans[0], 0)), ["rgba32float", TEXEL_ROW, 5]);
       assert.equal(pool.of(plans[0], 0), pool.of(plans[1], 0));
       assert.equal(pool.of(plans[0], 1), undefined, "a scratch buffer");
-      assert.deepEqual(extent(pool.of(plans[1], 1)), ["rgba32float", 3, 1]);
-      assert.deepEqual(extent(pool.of(plans[0], 2)), ["rgba16float", 8, 1]);
-      assert.deepEqual(extent(pool.of(plans[2], 0)), ["rgba16float", 3, 1]);
-      assert.equal(pool.bytes, TEXEL_ROW * 2 * 16 + 3 * 16 + 8 * 8 + 3 * 8);
+      assert.deepEqual(extent(pool.of(plans[1], 1)), ["rgba32float", TEXEL_ROW, 3]);
+      assert.deepEqual(extent(pool.of(plans[0], 2)), ["rgba16float", TEXEL_ROW, 3]);
+      assert.deepEqual(extent(pool.of(plans[2], 0)), ["rgba16float", TEXEL_ROW, 3]);
+      assert.equal(pool.bytes, TEXEL_ROW * (5 * 16 + 3 * 16 + 2 * 3 * 8));
     } finally {
       for (const t of made) t.destroy();
     }

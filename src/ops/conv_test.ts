@@ -562,8 +562,9 @@ gpuTest(
   "Conv register and Winograd kernels read operand copies over several texture rows, or from buffers where no texture fits",
   async ({ gpu, cache }) => {
     const device = asAdapter(gpu, true);
-    // Transposed: 3 blocks x 4 x 603 depths = 7236 texels (2 rows); Winograd: 16 positions x
-    // 3 blocks x 4 x 130 channels = 24960 (7 rows).
+    // Weight copies: transposed 3 blocks x 4 x 603 depths = 7236 texels (3 rows), Winograd 16
+    // positions x 3 blocks x 4 x 130 channels = 24960 (7 rows). Input copies: 2211 texels for
+    // the strided conv, 6240 for Winograd (3 rows each).
     const geometries: { x: number[]; w: number[]; attrs: Node["attrs"] }[] = [
       { x: [1, 67, 9, 7], w: [45, 67, 3, 3], attrs: { pads: [1, 1, 1, 1], strides: [1, 2] } },
       { x: [1, 130, 6, 5], w: [33, 130, 3, 3], attrs: { pads: [1, 0, 1, 1] } },
@@ -574,7 +575,12 @@ gpuTest(
         const node = fusedNode(geo.attrs, f);
         const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
         const [expected] = conv.reference(node, inputs);
-        for (const rows of [device.device.limits.maxTextureDimension2D, 1]) {
+        const textureRows: [number, boolean, boolean][] = [
+          [device.device.limits.maxTextureDimension2D, true, true],
+          [3, i === 0, true],
+          [2, false, false],
+        ];
+        for (const [rows, weightsInTexture, inputInTexture] of textureRows) {
           const plan = conv.gpu!({
             node,
             inputs: types,
@@ -586,15 +592,13 @@ gpuTest(
           });
           const [weights] = plan.derived!;
           const label = `x [${geo.x}] w [${geo.w}], ${caseName(f)}, ${rows} texture rows`;
-          assert.equal(weights.texture, rows > 1 ? "rgba32float" : undefined, label);
+          assert.equal(weights.texture, weightsInTexture ? "rgba32float" : undefined, label);
           if (weights.texture) assert.ok(weights.bytes / 16 > 4096, label);
-          assert.equal(weights.program.key.includes("texels"), rows > 1, label);
+          assert.equal(weights.program.key.includes("texels"), weightsInTexture, label);
           const gemm = plan.programs.find((p) => /^conv_(mm|winograd_gemm)_/.test(p.key))!;
-          assert.equal(gemm.key.includes("w-texels"), rows > 1, `${label}: ${gemm.key}`);
-          // The input copy: 2211 texels for the strided conv (a texture of one row), 6240 for
-          // Winograd (a buffer when one row is all a texture may have).
+          assert.equal(gemm.key.includes("w-texels"), weightsInTexture, `${label}: ${gemm.key}`);
           const input = plan.scratchTextures![0];
-          assert.equal(input, rows > 1 || i === 0 ? "rgba32float" : undefined, label);
+          assert.equal(input, inputInTexture ? "rgba32float" : undefined, label);
           assert.equal(gemm.key.includes("x-texels"), input !== undefined, `${label}: ${gemm.key}`);
           const [actual] = await runNodeOnGpu(device, node, inputs, cache, "f32", plan);
           assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, label);

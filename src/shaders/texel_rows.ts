@@ -24,14 +24,22 @@ export function texelBytes(format: TexelFormat): number {
   return format === "rgba32float" ? 16 : 8;
 }
 
-/** Texture extent [width, height] holding `texels` texels in rows of `TEXEL_ROW`. */
+/**
+ * Texture extent [width, height] holding `texels` texels in rows of `TEXEL_ROW`, in the one
+ * size class every copy shares: the full row width (a power of 2) and a row count that is not
+ * a power of 2 (at least 3; one row more where it would be). llvmpipe compiles a variant of a
+ * shader for each size class of the textures bound to it (power of 2 or not, per dimension),
+ * and a ResNet-50 conv variant takes LLVM over a second: with copies of mixed classes a
+ * pipeline compiled at load compiled again in the first run (first start 1.3 s longer).
+ */
 export function texelRowsExtent(texels: number): [number, number] {
-  return [Math.max(1, Math.min(TEXEL_ROW, texels)), Math.max(1, Math.ceil(texels / TEXEL_ROW))];
+  const rows = Math.max(3, Math.ceil(texels / TEXEL_ROW));
+  return [TEXEL_ROW, (rows & (rows - 1)) === 0 ? rows + 1 : rows];
 }
 
 /** Whether `texels` texels fit a 2D texture under `limits` (`maxTextureDimension2D` rows). */
 export function texelRowsFit(texels: number, limits: GPUSupportedLimits): boolean {
-  return Math.ceil(texels / TEXEL_ROW) <= limits.maxTextureDimension2D;
+  return texelRowsExtent(texels)[1] <= limits.maxTextureDimension2D;
 }
 
 /** WGSL `texel_of(i) -> vec2<u32>`: the texel of element i. */
