@@ -738,7 +738,7 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = convGeometry(ctx.node, ctx.inputs);
   if (g.cg === 1) return { programs: [directProgram(g, ctx.limits)] };
   if (ctx.isFallbackAdapter && winogradApplies(g)) {
-    return winogradPlan(g, ctx.limits, winogradAlgorithmFor(g, ctx.storage));
+    return winogradPlan(g, ctx.limits, winogradAlgorithmFor(g));
   }
   return tiledPlan(g, ctx.limits, ctx.isFallbackAdapter, ctx.storage);
 }

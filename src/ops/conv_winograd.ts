@@ -1,7 +1,7 @@
 /**
- * Winograd convolution on the GPU for 3x3 stride-1 convs on CPU-like adapters: F(2x2, 3x3), and
- * with opt-in reduced precision F(4x4, 3x3) where it is cheaper (`winogradAlgorithmFor`);
- * src/shaders/winograd.ts has the math and the layouts. Four dispatches: the weight transform (a derived buffer, once
+ * Winograd convolution on the GPU for 3x3 stride-1 convs on CPU-like adapters: F(2x2, 3x3), or
+ * F(4x4, 3x3) where it is cheaper (`winogradAlgorithmFor`); src/shaders/winograd.ts has the
+ * math and the layouts. Four dispatches: the weight transform (a derived buffer, once
  * at load), the input transform (pre-activation applied), t^2 GEMMs on the register kernel of
  * src/shaders/tiled_matmul.ts, and the output transform with the fused epilogue (+ B + Z,
  * activation).
@@ -58,7 +58,7 @@ import {
   W,
   X,
 } from "./conv_wgsl.ts";
-import type { GpuBindingSource, GpuPlan, GpuProgram, StoragePrecision } from "./op.ts";
+import type { GpuBindingSource, GpuPlan, GpuProgram } from "./op.ts";
 
 /** True when `g` is a convolution the Winograd kernel computes: 3x3, stride 1, no dilation, one group. */
 export function winogradApplies(g: ConvGeometry): boolean {
@@ -251,20 +251,16 @@ function winogradCycles(g: ConvGeometry, alg: WinogradAlgorithm): number {
 }
 
 /**
- * The algorithm for `g` under the session's precision: F(2x2, 3x3) for f32 sessions (its
- * rounding error is about that of the direct conv, so whole models stay within 1e-5 of
- * onnxruntime); in sessions that opted into reduced precision (`storage` "f16") the cheaper of
- * F(2x2) and F(4x4) by `winogradCycles`. F(4x4) does 0.56x the multiply-adds of F(2x2) and its
- * transforms load fewer values per output, but its error is about 5x larger (ResNet-8's
- * logits moved 1.2e-5 from LiteRT's, ResNet-50's 6e-6 from onnxruntime's, against 6e-6 and
- * 4e-6 with F(2x2)), and on small maps its fewer tiles make narrow GEMMs (ResNet-50: F(4x4)
- * on the 56x56, 28x28 and 14x14 stages, F(2x2) on 7x7).
+ * The algorithm for `g`: the cheaper of F(2x2, 3x3) and F(4x4, 3x3) by `winogradCycles`, in
+ * every session. F(4x4) does 0.56x the multiply-adds of F(2x2) and its transforms load fewer
+ * values per output, but on small maps its fewer tiles make narrow GEMMs (ResNet-50: F(4x4) on
+ * the 56x56, 28x28 and 14x14 stages, F(2x2) on 7x7; 207 -> 191 ms a run on lavapipe,
+ * interleaved). Its rounding error is about 4.5x F(2x2)'s per layer (winograd_algorithms.ts),
+ * which whole models mostly absorb: against onnxruntime ResNet-50's logits moved from 4.0e-6 to
+ * 5.8e-6 relative L2, and against LiteRT ResNet-8's worst of 1000 CIFAR images from 6.4e-6 to
+ * 9.5e-6, inside the 1e-5 that f32 results are held to but with little to spare.
  */
-export function winogradAlgorithmFor(
-  g: ConvGeometry,
-  storage: StoragePrecision,
-): WinogradAlgorithm {
-  if (storage === "f32") return WINOGRAD_F2;
+export function winogradAlgorithmFor(g: ConvGeometry): WinogradAlgorithm {
   return winogradCycles(g, WINOGRAD_F4) < winogradCycles(g, WINOGRAD_F2)
     ? WINOGRAD_F4
     : WINOGRAD_F2;
