@@ -44,10 +44,8 @@ export interface SessionOptions {
    * Opt-in reduced precision on the GPU: `"f16"` stores the copies the conv kernels make of
    * their operands (transposed weights; the shifted inputs of the register kernel) as f16,
    * which halves their bytes and, on software adapters, speeds the convs up; sums stay f32.
-   * On software adapters it also runs the 3x3 convs of large maps as Winograd F(4x4, 3x3)
-   * (fewer multiply-adds, about 5x the rounding error of the default F(2x2)). Outputs then
-   * differ from f32 by 0.2-0.5% (relative L2 on ResNets; README, "Reduced precision on the
-   * GPU"). Default `"f32"`; the CPU path always computes in f32.
+   * Outputs then differ from f32 by 0.2-0.5% (relative L2 on ResNets; README, "Reduced
+   * precision on the GPU"). Default `"f32"`; the CPU path always computes in f32.
    */
   gpuStorage?: StoragePrecision;
 }
