@@ -478,15 +478,27 @@ function registerPrologue(tile: RegisterTile, aSetups: number[], bSetups: number
   ${bSetups.map((l) => `let b_set${l} = mm_b_setup(batch, col + ${bStride * l}u);`).join("\n  ")}`;
 }
 
-/** The register kernel's stores of its accumulators `acc<row>_<quad>`. */
+/**
+ * The register kernel's stores of its accumulators `acc<row>_<quad>`: a loop over the column
+ * quads whose body stores one quad of every row, picked from the accumulators by `select`
+ * (a few vector blends). On lavapipe every store site is a loop over the SIMD lanes, and so is
+ * each buffer load of the op's epilogue (bias, residual): rm x rn / 4 unrolled stores made a
+ * ResNet-50 conv pipeline take LLVM 1.1-1.3 s to compile, this loop 0.45 s (runs
+ * bit-identical, ResNet-50 on the GPU 204.8 against 203.7 ms interleaved).
+ */
 function registerStores(tile: RegisterTile): string {
-  return range(tile.rm).flatMap((i) =>
-    range(tile.rn / 4).map((l) =>
-      `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, col + ${
-        4 * l
-      }u, acc${i}_${l}); }`
-    )
-  ).join("\n  ");
+  const quads = range(tile.rn / 4);
+  const pick = (i: number) =>
+    quads.slice(1).reduce((v, l) => `select(${v}, acc${i}_${l}, l == ${l}u)`, `acc${i}_0`);
+  return `for (var l = 0u; l < ${quads.length}u; l++) {
+    ${
+    range(tile.rm).map((i) =>
+      `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, col + 4u * l, ${
+        pick(i)
+      }); }`
+    ).join("\n    ")
+  }
+  }`;
 }
 
 /** The register kernel on packed int8 operands (module doc). */
