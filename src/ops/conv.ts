@@ -18,6 +18,7 @@ import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/ty
 import { activate, type Activation, parseActivation } from "../shaders/activation.ts";
 import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import {
+  CELLS_16X16,
   MATMUL_UNIFORMS,
   matmulDispatch,
   matmulTileFor,
@@ -592,7 +593,15 @@ function tiledPlan(
   const forms = registers ? registerForms(g, storage, limits) : workgroupForms(storage);
   const shifted = isShifted(forms.x) ? shiftedLayout(g) : undefined;
   const cols = g.n * g.oh * (shifted?.cols ?? g.ow);
-  const tile = matmulTileFor({ rows: g.mg, cols, batches: g.group }, registers, "quad", "quad");
+  // Convs on a shifted copy (the stem, strided convs: 15% of ResNet-50's conv time) keep
+  // 16 x 16 blocks: 32 x 16 saved 3 ms per ResNet-50 run there, and took 0.7 s more to compile.
+  const tile = matmulTileFor(
+    { rows: g.mg, cols, batches: g.group },
+    registers,
+    "quad",
+    "quad",
+    shifted ? CELLS_16X16 : Infinity,
+  );
   const { uniforms, workgroups } = matmulDispatch(
     tile,
     g.mg,

@@ -19,6 +19,7 @@
 import type { DType } from "../graph/types.ts";
 import { i8Offset } from "../shaders/int8_pack.ts";
 import {
+  CELLS_16X16,
   MATMUL_UNIFORMS,
   matmulDispatch,
   registerTileFor,
@@ -128,10 +129,12 @@ fn mm_store(batch: u32, row: u32, col: u32, v: vec4<i32>) {
 export function int8ConvGemm(g: Int8ConvShape, maxPerDimension: number): Int8ConvGemm {
   const rows = g.n * g.oh * g.ow;
   const depth = g.kh * g.kw * g.cp;
+  // 32 x 16 blocks ran ResNet-50 int8 1.4x slower (230 against 162 ms interleaved).
   const tile = registerTileFor(
     { rows, cols: g.mp, batches: 1, depthsPerElement: 4 },
     "k4",
     "k4",
+    CELLS_16X16,
   );
   const { uniforms, workgroups } = matmulDispatch(tile, rows, g.mp, depth, 1, maxPerDimension);
   return {

@@ -24,8 +24,8 @@
  *   multiply-adds across the workgroup and each workgroup-memory load feeds 4.
  *
  * Register kernel (`kind: "registers"`, for CPU-like adapters such as llvmpipe):
- * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (16 x 16
- *   typically: 64 vec4 accumulators) reading A and B straight from storage into registers;
+ * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (32 x 16
+ *   or 16 x 16 typically: 128 or 64 vec4 accumulators) reading A and B straight from storage into registers;
  *   the CPU's caches do the tiling. `gx` x `gy` invocations (8: one SIMD group of llvmpipe)
  *   cover a tm x tn tile; with `gy` = 1 the invocations of a SIMD group share their rows.
  *   The arrangement (tm, tn) is a uniform, not compiled in: only the block shape, the load
@@ -38,11 +38,11 @@
  *   copies from textures, src/shaders/texel_rows.ts), and a barrier makes the shader a
  *   coroutine that keeps its values in memory (the same loop of loads and multiply-adds ran
  *   2.2x slower behind one). Per depth an
- *   rm x rn block loads rm + rn values for rm * rn multiply-adds: 16 x 16 balances that
+ *   rm x rn block loads rm + rn values for rm * rn multiply-adds: the block balances that
  *   ratio against the accumulators the compiler spills (`registerTileFor`'s cost model) and
- *   against compile time. 32 x 16 blocks ran ResNet-50's conv layers 7% faster, but lavapipe
- *   took 3x longer to compile them: with an empty Mesa shader cache (a first start, or any
- *   start where the cache does not persist) ResNet-50's start went from 11.6 to 34.5 s.
+ *   against compile time, which matters with an empty Mesa shader cache (a first start, or
+ *   any start where the cache does not persist): `REGISTER_BLOCKS` and `registerStores` say
+ *   what each costs.
  * - Loads come as vec4s (on llvmpipe a vec4 of 4 rows costs about 2/3 of 4 scalar loads):
  *   per operand, the op's hook returns either a `"quad"` (4 consecutive rows or columns at
  *   one depth) or a `"k4"` (4 consecutive depths of one row or column); with a `"k4"`
@@ -166,8 +166,14 @@ const FMA_CYCLES = 2;
 const SPILLED_FMA_CYCLES = 6;
 const REGISTER_ACCUMULATORS = 6;
 
-/** Register block shapes (rm, rn) the planner considers. */
+/**
+ * Register block shapes (rm, rn) the planner considers. 32 x 16 blocks ran ResNet-50's f32
+ * convs 6-12% faster than 16 x 16 (the whole model 193 -> 180 ms interleaved, outputs
+ * bit-identical; only its 64-channel Winograd layers at 56x56 3% slower) and take LLVM 1.1-1.2 s
+ * to compile on lavapipe against 0.45 s (`registerStores`).
+ */
 const REGISTER_BLOCKS: readonly [number, number][] = [
+  [32, 16],
   [16, 16],
   [16, 8],
   [8, 16],
@@ -180,6 +186,12 @@ const REGISTER_BLOCKS: readonly [number, number][] = [
   [1, 16],
   [1, 4],
 ];
+
+/**
+ * Outputs of a 16 x 16 block: the `maxCells` of kernels where a 32 x 16 block does not pay
+ * (int8 convs: src/ops/int8_conv_gemm.ts; convs on a shifted copy: src/ops/conv.ts).
+ */
+export const CELLS_16X16 = 256;
 
 /** What `matmulTileFor` needs to know of a problem. */
 export interface MatmulShape {
@@ -226,11 +238,12 @@ const COST_SLACK = 1.05;
  * The register tile for a problem: the first block shape and invocation arrangement, in
  * order of preference, whose estimated work (padding to whole tiles included) is within 5%
  * of the least; rm a multiple of 4 unless A is `"k4"`. Preferring one block shape keeps the
- * number of compiled variants of a model down; the arrangement is a uniform.
+ * number of compiled variants of a model down; the arrangement is a uniform. Blocks of more
+ * than `maxCells` outputs are left out.
  *
  * @example
  * ```ts
- * // 16x16 blocks, 1 x 8 invocations: a 16x128 tile, 4 x 25 of them (2% column padding).
+ * // 32x16 blocks, 1 x 8 invocations: a 32x128 tile, 2 x 25 of them (2% column padding).
  * registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
  * ```
  */
@@ -238,8 +251,11 @@ export function registerTileFor(
   p: MatmulShape,
   a: OperandVector,
   b: OperandVector,
+  maxCells = Infinity,
 ): RegisterTile {
-  const candidates = REGISTER_BLOCKS.filter(([rm]) => rm % 4 === 0 || a === "k4").flatMap((
+  const candidates = REGISTER_BLOCKS.filter(([rm, rn]) =>
+    (rm % 4 === 0 || a === "k4") && rm * rn <= maxCells
+  ).flatMap((
     [rm, rn],
   ) => REGISTER_ARRANGEMENTS.map((gy) => ({ rm, rn, gy, cost: registerCost(p, rm, rn, gy) })));
   const least = Math.min(...candidates.map((c) => c.cost));
@@ -260,15 +276,16 @@ export function registerTileFor(
 /**
  * The tile for a problem: the register kernel where `registers` (CPU-like adapters, see
  * `GpuPlanContext.isFallbackAdapter`), else the workgroup kernel (64-row tiles, 16-row tiles
- * for at most 16 rows), whose loads are always quads.
+ * for at most 16 rows), whose loads are always quads; `maxCells` as for `registerTileFor`.
  */
 export function matmulTileFor(
   p: MatmulShape,
   registers: boolean,
   a: OperandVector,
   b: OperandVector,
+  maxCells = Infinity,
 ): MatmulTile {
-  if (registers) return registerTileFor(p, a, b);
+  if (registers) return registerTileFor(p, a, b, maxCells);
   return p.rows <= WORKGROUP_TILES.small.tm ? WORKGROUP_TILES.small : WORKGROUP_TILES.large;
 }
 
@@ -479,25 +496,29 @@ function registerPrologue(tile: RegisterTile, aSetups: number[], bSetups: number
 }
 
 /**
- * The register kernel's stores of its accumulators `acc<row>_<quad>`: a loop over the column
- * quads whose body stores one quad of every row, picked from the accumulators by `select`
- * (a few vector blends). On lavapipe every store site is a loop over the SIMD lanes, and so is
- * each buffer load of the op's epilogue (bias, residual): rm x rn / 4 unrolled stores made a
- * ResNet-50 conv pipeline take LLVM 1.1-1.3 s to compile, this loop 0.45 s (runs
- * bit-identical, ResNet-50 on the GPU 204.8 against 203.7 ms interleaved).
+ * The register kernel's stores of its accumulators `acc<row>_<quad>`, unrolled or `looped`:
+ * a loop over the column quads whose body stores one quad of every row, picked from the
+ * accumulators by `select` (a few vector blends). On lavapipe every store site is a loop over
+ * the SIMD lanes, and so is each buffer load of the op's epilogue (bias, residual): rm x rn / 4
+ * unrolled stores made a ResNet-50 conv pipeline take LLVM 1.1-1.3 s to compile, the loop
+ * 0.45 s (f32 runs bit-identical, ResNet-50 on the GPU 204.8 against 203.7 ms interleaved).
+ * The int8 kernel's requantizing epilogue ran ResNet-50 int8 15% slower looped (192 against
+ * 168 ms), so it stays unrolled.
  */
-function registerStores(tile: RegisterTile): string {
+function registerStores(tile: RegisterTile, looped: boolean): string {
   const quads = range(tile.rn / 4);
+  const store = (i: number, col: string, acc: string) =>
+    `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, ${col}, ${acc}); }`;
+  if (!looped) {
+    return range(tile.rm).flatMap((i) =>
+      quads.map((l) => store(i, `col + ${4 * l}u`, `acc${i}_${l}`))
+    )
+      .join("\n  ");
+  }
   const pick = (i: number) =>
     quads.slice(1).reduce((v, l) => `select(${v}, acc${i}_${l}, l == ${l}u)`, `acc${i}_0`);
   return `for (var l = 0u; l < ${quads.length}u; l++) {
-    ${
-    range(tile.rm).map((i) =>
-      `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, col + 4u * l, ${
-        pick(i)
-      }); }`
-    ).join("\n    ")
-  }
+    ${range(tile.rm).map((i) => store(i, "col + 4u * l", pick(i))).join("\n    ")}
   }`;
 }
 
@@ -525,7 +546,7 @@ ${MAIN_SIGNATURE} {
     ${columns.map((c) => `let b${c} = mm_load_b(b_set${c}, d0);`).join("\n    ")}
     ${dots.join("\n    ")}
   }
-  ${registerStores(tile)}
+  ${registerStores(tile, false)}
 }
 `;
 }
@@ -592,7 +613,7 @@ ${MAIN_SIGNATURE} {
     }
     ${cells.map((c) => `acc${c} += part${c};`).join("\n    ")}
   }
-  ${registerStores(tile)}
+  ${registerStores(tile, true)}
 }
 `;
 }

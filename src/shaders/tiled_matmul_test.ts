@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CELLS_16X16,
   matmulDispatch,
   matmulTileFor,
   REGISTER_THREADS,
@@ -32,15 +33,19 @@ Deno.test("registerTileFor arranges one SIMD group of invocations over whole blo
   }
 });
 
-Deno.test("registerTileFor picks 16x16 blocks for large problems and thin ones for a row", () => {
-  // Large: 16x16 blocks need the fewest loads per multiply-add (16 + 16 per 256).
+Deno.test("registerTileFor picks 32x16 blocks for large problems, 16x16 under a cap, thin ones for a row", () => {
+  // Large: 32x16 blocks need the fewest loads per multiply-add (32 + 16 per 512).
   const conv = registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad");
-  assert.deepEqual([conv.rm, conv.rn], [16, 16]);
-  // 64 rows: 8 row blocks would pad them to 128, so 8 column blocks (3136 columns: 2% padding).
-  assert.deepEqual([conv.tm, conv.tn], [16, 128]);
+  assert.deepEqual([conv.rm, conv.rn, conv.tm, conv.tn], [32, 16, 32, 128]);
+  // Capped at 256 outputs: 16x16 (16 + 16 per 256); 64 rows: 8 row blocks would pad them to
+  // 128, so 8 column blocks (3136 columns: 2% padding).
+  const capped = registerTileFor({ rows: 64, cols: 3136, batches: 1 }, "quad", "quad", CELLS_16X16);
+  assert.deepEqual([capped.rm, capped.rn, capped.tm, capped.tn], [16, 16, 16, 128]);
   // 128 rows or more: 8 row blocks sharing their columns.
   const wide = registerTileFor({ rows: 256, cols: 196, batches: 1 }, "quad", "quad");
-  assert.deepEqual([wide.tm, wide.tn], [128, 16]);
+  assert.deepEqual([wide.tm, wide.tn], [256, 16]);
+  const wideCapped = registerTileFor({ rows: 256, cols: 196, batches: 1 }, "quad", "quad", 256);
+  assert.deepEqual([wideCapped.tm, wideCapped.tn], [128, 16]);
   // One row loaded as vec4s of depths: a single row per invocation, 16 columns.
   const gemv = registerTileFor({ rows: 1, cols: 1000, batches: 1 }, "k4", "k4");
   assert.deepEqual([gemv.rm, gemv.rn], [1, 16]);
@@ -49,7 +54,7 @@ Deno.test("registerTileFor picks 16x16 blocks for large problems and thin ones f
 });
 
 Deno.test("matmulDispatch counts tiles over batches and refuses k4 loads of a ragged depth", () => {
-  const tile = registerTileFor({ rows: 64, cols: 3136, batches: 2 }, "quad", "quad");
+  const tile = registerTileFor({ rows: 64, cols: 3136, batches: 2 }, "quad", "quad", CELLS_16X16);
   const { uniforms, workgroups } = matmulDispatch(tile, 64, 3136, 576, 2, 65535);
   assert.deepEqual(uniforms, {
     mm_rows: 64,
