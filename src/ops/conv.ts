@@ -571,7 +571,7 @@ function storeWgsl(g: ConvGeometry, form: EpilogueForm): string {
  *   (the weights from W, or with f16 storage from their f16 transposed copy),
  *   256 invocations of 4 x 4 (16 channels or fewer per group: 16 x 64, 64 invocations); each
  *   staged input value is reused by 64 output channels and each weight by 64 pixels.
- * - Register kernel (`registers`: CPU-like adapters): blocks of up to 16 channels x 16 pixels
+ * - Register kernel (`registers`: CPU-like adapters): blocks of up to 32 channels x 16 pixels
  *   per invocation read straight from storage, without workgroup memory or barriers, every
  *   load an aligned vec4 (`convForms`): X itself for 1x1 stride-1 convs, else a shifted copy
  *   of the input written before the conv (src/shaders/conv_repack.ts: GEMM columns then run
