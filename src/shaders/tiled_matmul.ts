@@ -25,9 +25,10 @@
  *
  * Register kernel (`kind: "registers"`, for CPU-like adapters such as llvmpipe):
  * - No workgroup memory and no barrier. Each invocation computes an rm x rn block (32 x 16
- *   or 16 x 16 typically: 128 or 64 vec4 accumulators) reading A and B straight from storage into registers;
- *   the CPU's caches do the tiling. `gx` x `gy` invocations (8: one SIMD group of llvmpipe)
- *   cover a tm x tn tile; with `gy` = 1 the invocations of a SIMD group share their rows.
+ *   or 16 x 16 typically: 128 or 64 vec4 accumulators) reading A and B straight from storage
+ *   into registers; the CPU's caches do the tiling. `gx` x `gy` invocations (8: one SIMD
+ *   group of llvmpipe) cover a tm x tn tile; with `gy` = 1 the invocations of a SIMD group
+ *   share their rows.
  *   The arrangement (tm, tn) is a uniform, not compiled in: only the block shape, the load
  *   forms and the op's hooks make a variant (a variant costs 20-35 ms of pipeline creation on
  *   lavapipe; the few integer divisions the uniform costs happen once per invocation).
