@@ -533,7 +533,7 @@ function storeWgsl(g: ConvGeometry, form: EpilogueForm): string {
     let px = conv_pixel(col);
     let index = (px.x * params.m + m) * params.ohw + px.y;
     let ox = col % params.xs_cols;
-    ${epilogueWgsl(g, "v", "m", "index", "lanes")}
+    ${epilogueWgsl(g, "v", "bias[m]", "index", "lanes")}
   }
 }`;
   }
@@ -543,7 +543,7 @@ function storeWgsl(g: ConvGeometry, form: EpilogueForm): string {
   if (col < params.mm_cols) {
     let px = conv_pixel(col);
     let index = ((px.x * params.m + m) * params.ohw + px.y) / 4u;
-    ${epilogueWgsl(g, "v", "m", "index", "quad4")}
+    ${epilogueWgsl(g, "v", "bias[m]", "index", "quad4")}
   }
 }`;
   }
@@ -554,7 +554,7 @@ function storeWgsl(g: ConvGeometry, form: EpilogueForm): string {
     if (p < params.mm_cols) {
       let px = conv_pixel(p);
       let index = (px.x * params.m + m) * params.ohw + px.y;
-      ${epilogueWgsl(g, "v[i]", "m", "index")}
+      ${epilogueWgsl(g, "v[i]", "bias[m]", "index")}
     }
   }
 }`;
@@ -723,7 +723,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc = fma(${preWgsl(g.pre, "v", "f32", "c")}, w[(m * params.kh + i) * params.kw + j], acc);
     }
   }
-  ${epilogueWgsl(g, "acc", "m", "index")}
+  ${epilogueWgsl(g, "acc", "bias[m]", "index")}
 }
 `;
   return {

@@ -618,6 +618,8 @@ const WINOGRAD_GEOMETRIES: { x: number[]; w: number[]; attrs: Node["attrs"] }[] 
   { x: [1, 6, 3, 3], w: [4, 6, 3, 3], attrs: {} },
   { x: [1, 2, 5, 5], w: [3, 2, 3, 3], attrs: { auto_pad: "SAME_UPPER" } },
   { x: [2, 2, 8, 10], w: [16, 2, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  // F(4x4) tile rows stored as vec4s (width 12), the last tile row cut (height 7), 2 images.
+  { x: [2, 3, 7, 12], w: [9, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
 ];
 
 gpuTest(
@@ -638,7 +640,13 @@ gpuTest(
         );
         const [expected] = conv.reference(node, inputs);
         for (const alg of [WINOGRAD_F2, WINOGRAD_F4]) {
-          const variant = winogradPlan(convGeometry(node, types), device.device.limits, alg);
+          const geometry = convGeometry(node, types);
+          const variant = winogradPlan(geometry, device.device.limits, alg);
+          assert.equal(
+            variant.programs.at(-1)!.key.includes("_quad4"),
+            alg === WINOGRAD_F4 && geometry.ow % 4 === 0,
+            `${label}, ${alg.name}: vec4 tile rows`,
+          );
           const [actual] = await runNodeOnGpu(device, node, inputs, cache, "f32", variant);
           assertClose(actual.data, expected.data, TOLERANCES.f32Kernel, `${label}, ${alg.name}`);
         }

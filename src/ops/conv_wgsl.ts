@@ -91,21 +91,22 @@ export function preWgsl(
 }
 
 /**
- * WGSL statements finishing output `index` (channel `m`) from the sum `value`: + B + Z, act;
- * for `quad4`, `value` is a vec4 of 4 outputs and `index` that of their vec4 in y and z; for
- * `lanes`, `value` is a vec4 of outputs `index`..`index + 3`, each stored where the output
- * column `ox` + its lane is inside the row.
+ * WGSL statements finishing output `index` from the sum `value`: + B + Z, act, where `bias`
+ * is the WGSL f32 of the output channel's bias (read where `g.hasBias`); for `quad4`, `value`
+ * is a vec4 of 4 outputs and `index` that of their vec4 in y and z; for `lanes`, `value` is a
+ * vec4 of outputs `index`..`index + 3`, each stored where the output column `ox` + its lane is
+ * inside the row.
  */
 export function epilogueWgsl(
   g: ConvGeometry,
   value: string,
-  m: string,
+  bias: string,
   index: string,
   form: EpilogueForm = "scalar",
 ): string {
   const finish = (v: string, at: string, vec4: boolean) => {
     const terms = [v];
-    if (g.hasBias) terms.push(vec4 ? `vec4<f32>(bias[${m}])` : `bias[${m}]`);
+    if (g.hasBias) terms.push(vec4 ? `vec4<f32>(${bias})` : bias);
     terms.push(`select(${vec4 ? "vec4<f32>" : "f32"}(0.0), z[${at}], params.has_res != 0u)`);
     return terms.join(" + ");
   };
