@@ -5,8 +5,10 @@
  * weights' OHWI row layout. Both operands are packed int8 words (`operands: "i8x4"`): one u32
  * holds 4 depths (4 channels of one input pixel; 4 input channels of one filter), multiplied
  * with `dot4I8Packed` into int32 accumulators. The op stores through its own
- * `fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>)` (bias, requantization, residual), one
- * output word per call.
+ * `fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>, c: ConvColumn)` (bias, requantization,
+ * residual), one output word per call, with `struct ConvColumn` the per-channel values of
+ * output word m4 from its `fn conv_column(m4: u32) -> ConvColumn`, loaded once per column
+ * quad of a register block (the kernel's `mm_column`).
  *
  * Why on llvmpipe: every loaded element costs a per-lane loop (see tiled_matmul.ts), and a
  * packed word carries 4 depths, so a 16 x 16 block loads 32 words per 1024 multiply-adds, the
@@ -50,7 +52,7 @@ export interface Int8ConvGemm {
   readonly workgroups: [number, number, number];
   /**
    * The kernel's WGSL around the op's `decls`: `params`, bindings `x` and `w` (both
-   * `array<u32>`) and `conv_store`.
+   * `array<u32>`), `ConvColumn`, `conv_column` and `conv_store`.
    */
   wgsl(decls: string): string;
 }
@@ -111,8 +113,12 @@ fn mm_b_setup(batch: u32, col: u32) -> MmBSetup {
 fn mm_load_b(s: MmBSetup, d: MmDepth) -> u32 {
   return w[s.base + d.word];
 }
-fn mm_store(batch: u32, row: u32, col: u32, v: vec4<i32>) {
-  if (col < params.mm_cols) { conv_store(row, col / 4u, v); }
+alias MmColumn = ConvColumn;
+fn mm_column(batch: u32, col: u32) -> ConvColumn {
+  return conv_column(min(col, params.mm_cols - 1u) / 4u);
+}
+fn mm_store(batch: u32, row: u32, col: u32, v: vec4<i32>, c: ConvColumn) {
+  if (col < params.mm_cols) { conv_store(row, col / 4u, v, c); }
 }`;
 }
 
@@ -123,7 +129,7 @@ fn mm_store(batch: u32, row: u32, col: u32, v: vec4<i32>) {
  * @example
  * ```ts
  * const gemm = int8ConvGemm(g, limits.maxComputeWorkgroupsPerDimension);
- * const wgsl = gemm.wgsl(`${PARAMS.struct} ... fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>) {...}`);
+ * const wgsl = gemm.wgsl(`${PARAMS.struct} ... fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>, c: ConvColumn) {...}`);
  * ```
  */
 export function int8ConvGemm(g: Int8ConvShape, maxPerDimension: number): Int8ConvGemm {

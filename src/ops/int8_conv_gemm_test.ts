@@ -20,8 +20,10 @@ const DECLS = /* wgsl */ `${PARAMS.struct}
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<i32>>;
 @group(0) @binding(3) var<uniform> params: Params;
-fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>) {
-  y[pixel * params.mw + m4] = acc;
+struct ConvColumn { m4: u32 }
+fn conv_column(m4: u32) -> ConvColumn { return ConvColumn(m4); }
+fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>, c: ConvColumn) {
+  y[pixel * params.mw + c.m4] = acc;
 }`;
 
 /** Float64 reference of the accumulators: sums of x' * w over taps and channels. */

@@ -76,24 +76,33 @@ function bindingsOf(v: Variant): { sources: GpuBindingSource[]; decls: string } 
 }
 
 /**
- * `fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>)`: adds the bias, requantizes, applies
- * the residual table and stores output word m4 of `pixel`, with the helpers it needs.
+ * `struct ConvColumn` (bias and scale of output word m4's 4 channels), `fn conv_column(m4:
+ * u32) -> ConvColumn` and `fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>, c: ConvColumn)`:
+ * adds the bias, requantizes, applies the residual table and stores output word m4 of
+ * `pixel`, with the helpers it needs.
  */
 function storeWgsl(v: Variant): string {
   const [qmin, qmax] = quantRange(v.dtype);
   const residual = v.residual === "none" ? "let out = q;" : /* wgsl */ `
-    let rb = byte_of(r[out_word], j);
+    let rb = byte_of(residual_word, j);
     let out = lut_byte(${v.residual === "first" ? "(rb << 8u) | q" : "(q << 8u) | rb"});`;
   return /* wgsl */ `${I32_TO_F32_WGSL}
 ${REQUANTIZE_WGSL}
 ${BYTE_OF_WGSL}
 ${v.residual === "none" ? "" : LUT_BYTE_WGSL}
-fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>) {
+struct ConvColumn { bias: vec4<i32>, scale: vec4<f32> }
+fn conv_column(m4: u32) -> ConvColumn {
+  let m = m4 * 4u;
+  return ConvColumn(vec4<i32>(bias[m], bias[m + 1u], bias[m + 2u], bias[m + 3u]),
+                    vec4<f32>(scale[m], scale[m + 1u], scale[m + 2u], scale[m + 3u]));
+}
+fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>, c: ConvColumn) {
   let out_word = pixel * params.mw + m4;
+  ${v.residual === "none" ? "" : "let residual_word = r[out_word];"}
   var word = 0u;
   for (var j = 0u; j < 4u; j++) {
-    let m = m4 * 4u + j;
-    let q = u32(requantize(acc[j] + bias[m], scale[m], params.y_zero, ${qmin}, ${qmax})) & 0xffu;
+    let q = u32(requantize(acc[j] + c.bias[j], c.scale[j], params.y_zero, ${qmin}, ${qmax})) &
+      0xffu;
     ${residual}
     word |= out << (8u * j);
   }
@@ -171,12 +180,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       ${tapBody(v, mask)}
     }
   }
+  let column = conv_column(m4);
   for (var p = 0u; p < ${PIXELS}u; p++) {
     let ox = ox0 + p;
     if (ox >= params.ow) { break; }
     var total = acc[p];
     ${zeroPoints}
-    conv_store((n * params.oh + oy) * params.ow + ox, m4, total);
+    conv_store((n * params.oh + oy) * params.ow + ox, m4, total, column);
   }
 }`;
 }

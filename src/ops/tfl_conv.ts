@@ -242,16 +242,23 @@ const BINDINGS = /* wgsl */ `
 @group(0) @binding(4) var<storage, read_write> y: array<u32>;`;
 
 /**
- * `fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>)`: adds the bias, requantizes and stores
- * output word m4 of `pixel` (4 channels).
+ * `struct ConvColumn` (bias and requantization of output word m4's 4 channels),
+ * `fn conv_column(m4: u32) -> ConvColumn` and `fn conv_store(pixel: u32, m4: u32,
+ * acc: vec4<i32>, c: ConvColumn)`: adds the bias, requantizes and stores output word m4 of
+ * `pixel` (4 channels).
  */
 function storeWgsl(mode: Requant["mode"]): string {
   return /* wgsl */ `${requantWgsl(mode, 3)}
-fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>) {
+struct ConvColumn { bias: vec4<i32>, requant: RequantQuad }
+fn conv_column(m4: u32) -> ConvColumn {
+  let m = 4u * m4;
+  return ConvColumn(vec4<i32>(b[m], b[m + 1u], b[m + 2u], b[m + 3u]), requant_quad(m));
+}
+fn conv_store(pixel: u32, m4: u32, acc: vec4<i32>, c: ConvColumn) {
   var out = 0u;
   for (var j = 0u; j < 4u; j++) {
-    let m = 4u * m4 + j;
-    out |= (bitcast<u32>(requant(acc[j] + b[m], m)) & 0xffu) << (8u * j);
+    let q = requant(acc[j] + c.bias[j], requant_lane(c.requant, j));
+    out |= (bitcast<u32>(q) & 0xffu) << (8u * j);
   }
   y[pixel * params.mw + m4] = out;
 }`;
@@ -296,7 +303,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  conv_store(pixel, m4, acc);
+  conv_store(pixel, m4, acc, conv_column(m4));
 }`;
 }
 

@@ -94,7 +94,7 @@ fn value_at(i: u32) -> i32 {
   for (var j = 0u; j < params.k; j++) {
     acc += load_x(row * params.k + j) * load_w(col * params.k + j);
   }
-  return requant(acc, col);
+  return requant(acc, requant_channel(col));
 }
 ${elementwiseMain("packed8", 4)}`;
 }

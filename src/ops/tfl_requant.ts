@@ -84,8 +84,12 @@ export function requantUniforms(q: Requant): { y_zero: number; act_min: number; 
 }
 
 /**
- * WGSL declaring storage binding `r` at `binding` and `fn requant(acc: i32, m: u32) -> i32`
- * for `mode` (the uniform struct must hold `REQUANT_UNIFORMS`).
+ * WGSL declaring storage binding `r` at `binding` and, for `mode` (the uniform struct must
+ * hold `REQUANT_UNIFORMS`): `struct RequantChannel` (one channel's parameters) with
+ * `fn requant_channel(m: u32) -> RequantChannel` and `fn requant(acc: i32, c: RequantChannel)
+ * -> i32`; `struct RequantQuad` (channels m0..m0+3, loaded together once) with
+ * `fn requant_quad(m0: u32) -> RequantQuad` and `fn requant_lane(q: RequantQuad, j: u32) ->
+ * RequantChannel`.
  */
 export function requantWgsl(mode: RequantMode, binding: number): string {
   if (mode === "float") {
@@ -93,15 +97,33 @@ export function requantWgsl(mode: RequantMode, binding: number): string {
 @group(0) @binding(${binding}) var<storage, read> r: array<f32>;
 ${I32_TO_F32_WGSL}
 ${REQUANTIZE_WGSL}
-fn requant(acc: i32, m: u32) -> i32 {
-  return requantize(acc, r[m], params.y_zero, params.act_min, params.act_max);
+struct RequantChannel { scale: f32 }
+fn requant_channel(m: u32) -> RequantChannel { return RequantChannel(r[m]); }
+struct RequantQuad { scale: vec4<f32> }
+fn requant_quad(m0: u32) -> RequantQuad {
+  return RequantQuad(vec4<f32>(r[m0], r[m0 + 1u], r[m0 + 2u], r[m0 + 3u]));
+}
+fn requant_lane(q: RequantQuad, j: u32) -> RequantChannel { return RequantChannel(q.scale[j]); }
+fn requant(acc: i32, c: RequantChannel) -> i32 {
+  return requantize(acc, c.scale, params.y_zero, params.act_min, params.act_max);
 }`;
   }
   return /* wgsl */ `
 @group(0) @binding(${binding}) var<storage, read> r: array<i32>;
 ${TFL_FIXED_POINT_WGSL}
-fn requant(acc: i32, m: u32) -> i32 {
-  let v = tfl_multiply(acc, r[2u * m], r[2u * m + 1u]) + params.y_zero;
+struct RequantChannel { multiplier: i32, shift: i32 }
+fn requant_channel(m: u32) -> RequantChannel { return RequantChannel(r[2u * m], r[2u * m + 1u]); }
+struct RequantQuad { multiplier: vec4<i32>, shift: vec4<i32> }
+fn requant_quad(m0: u32) -> RequantQuad {
+  let i = 2u * m0;
+  return RequantQuad(vec4<i32>(r[i], r[i + 2u], r[i + 4u], r[i + 6u]),
+                     vec4<i32>(r[i + 1u], r[i + 3u], r[i + 5u], r[i + 7u]));
+}
+fn requant_lane(q: RequantQuad, j: u32) -> RequantChannel {
+  return RequantChannel(q.multiplier[j], q.shift[j]);
+}
+fn requant(acc: i32, c: RequantChannel) -> i32 {
+  let v = tfl_multiply(acc, c.multiplier, c.shift) + params.y_zero;
   return clamp(v, params.act_min, params.act_max);
 }`;
 }
