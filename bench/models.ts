@@ -116,6 +116,16 @@ function inputRange(model: string): [number, number] {
 }
 
 /**
+ * Runs V8's garbage collector where `--v8-flags=--expose-gc` exposes it (`deno task
+ * bench:models` passes it), so that no runtime's cold start pays for the garbage of the
+ * runtimes measured before it (resin's CPU path on ResNet-50 after the onnxruntime ones:
+ * 466 -> 333 ms; onnxruntime's own heaps are outside V8's and moved within noise).
+ */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
  * Cold start, steady runs and the first output of `runtime` on `model`: load and run once
  * (timed together), `config.warmup` untimed runs, `config.runs` timed ones. A throw becomes a
  * `failed` result with its message; the loaded model is always released.
@@ -130,6 +140,7 @@ export async function measure(
   if (unsupported) {
     return { result: { runtime: runtime.id, status: "skipped", reason: unsupported } };
   }
+  collectGarbage();
   const start = performance.now();
   let loaded;
   try {
