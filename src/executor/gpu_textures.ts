@@ -48,8 +48,9 @@ export function createDerived(device: GPUDevice, d: GpuDerivedBuffer, label: str
 }
 
 /**
- * A texture like `createTexelRows`'s whose every byte is 0xFF (NaN in either format), for
- * tests: a kernel that reads a texel its producer never wrote shows.
+ * A texture like `createTexelRows`'s whose every byte is 0xFF (NaN in the float formats, an
+ * all-ones word in rgba32uint), for tests: a kernel that reads a texel its producer never
+ * wrote shows.
  */
 export function createPoisonedTexture(
   device: GPUDevice,

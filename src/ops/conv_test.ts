@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { makeTensor, type Node, type Tensor, type TensorType } from "../graph/types.ts";
 import type { GpuContext } from "../executor/gpu_device.ts";
 import { planNodeOnGpu, runNodeOnGpu } from "../executor/gpu_node_runner.ts";
-import { gpuTest } from "../testing/gpu.ts";
+import { gpuTest, withTextureRows } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import {
   assertClose,
@@ -547,15 +547,6 @@ gpuTest(
     }
   },
 );
-
-/** `gpu`'s limits, but textures of at most `rows` rows: weight copies too large go to buffers. */
-function withTextureRows(gpu: GpuContext, rows: number): GPUSupportedLimits {
-  const limits: Record<string, number> = {};
-  for (const key in gpu.device.limits) {
-    limits[key] = gpu.device.limits[key as keyof GPUSupportedLimits] as number;
-  }
-  return { ...limits, maxTextureDimension2D: rows } as unknown as GPUSupportedLimits;
-}
 
 gpuTest(
   "Conv register and Winograd kernels read operand copies over several texture rows, or from buffers where no texture fits",

@@ -167,7 +167,7 @@ gpuTest(
       if (g.extreme) {
         assert.ok(Math.max(...expected.map(Math.abs)) > 2 ** 23, "accumulators pass 2^23");
       }
-      const gemm = int8ConvGemm(g, device.limits.maxComputeWorkgroupsPerDimension);
+      const gemm = int8ConvGemm(g, device.limits);
       if (g.name.includes("16x16")) assert.match(gemm.key, /_r16x16_/);
       const outType: TensorType = { dtype: "i32", shape: [expected.length] };
       const buffers = [

@@ -18,7 +18,7 @@ import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { BYTE_OF_WGSL, i8Offset, LUT_BYTE_WGSL } from "../shaders/int8_pack.ts";
 import { I32_TO_F32_WGSL, REQUANTIZE_WGSL } from "../shaders/requantize.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
-import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm } from "./int8_conv_gemm.ts";
+import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8WeightTexels } from "./int8_conv_gemm.ts";
 import { NHWC4_CONV_UNIFORMS, nhwc4ConvUniforms } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext } from "./op.ts";
 import type { NhwcConvGeometry, ResidualRole } from "./qlinear_conv_nhwc.ts";
@@ -51,26 +51,33 @@ function variantKey(v: Variant): string {
   return `${v.dtype}_${v.depthwise ? "dw" : "dense"}_zp${Number(v.zeroPoints)}_res-${v.residual}`;
 }
 
-/** Storage bindings in order: x, w, bias, scale, (z), (r, lut), y; then `params`. */
-function bindingsOf(v: Variant): { sources: GpuBindingSource[]; decls: string } {
-  const inputs: [number, string, string][] = [
-    [X, "x", "u32"],
-    [W, "w", "u32"],
-    [B, "bias", "i32"],
-    [S, "scale", "f32"],
+/**
+ * Bindings in order: x, w (or, given `weightTexels`, the GEMM's texture copy of it), bias,
+ * scale, (z), (r, lut), y; then `params`.
+ */
+function bindingsOf(
+  v: Variant,
+  weightTexels?: Int8WeightTexels,
+): { sources: GpuBindingSource[]; decls: string } {
+  const storage = (index: number, name: string, type: string) => ({
+    source: { kind: "input", index } as GpuBindingSource,
+    decl: (b: number) => `@group(0) @binding(${b}) var<storage, read> ${name}: array<${type}>;`,
+  });
+  const inputs = [
+    storage(X, "x", "u32"),
+    weightTexels
+      ? { source: { kind: "derived", index: 0 } as GpuBindingSource, decl: weightTexels.decl }
+      : storage(W, "w", "u32"),
+    storage(B, "bias", "i32"),
+    storage(S, "scale", "f32"),
   ];
-  if (v.zeroPoints) inputs.push([Z, "zps", "i32"]);
-  if (v.residual !== "none") inputs.push([R, "r", "u32"], [T, "lut", "u32"]);
-  const decls = inputs.map(([, name, type], i) =>
-    `@group(0) @binding(${i}) var<storage, read> ${name}: array<${type}>;`
-  );
+  if (v.zeroPoints) inputs.push(storage(Z, "zps", "i32"));
+  if (v.residual !== "none") inputs.push(storage(R, "r", "u32"), storage(T, "lut", "u32"));
+  const decls = inputs.map(({ decl }, i) => decl(i));
   decls.push(`@group(0) @binding(${inputs.length}) var<storage, read_write> y: array<u32>;`);
   decls.push(`@group(0) @binding(${inputs.length + 1}) var<uniform> params: Params;`);
   return {
-    sources: [
-      ...inputs.map(([index]) => ({ kind: "input", index }) as const),
-      { kind: "output", index: 0 },
-    ],
+    sources: [...inputs.map(({ source }) => source), { kind: "output", index: 0 }],
     decls: decls.join("\n"),
   };
 }
@@ -202,10 +209,10 @@ export function qconvNhwcGpuPlan(g: NhwcConvGeometry, ctx: GpuPlanContext): GpuP
     zeroPoints: g.zeroPoints,
     residual: g.residual,
   };
-  const { sources, decls } = bindingsOf(v);
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (ctx.isFallbackAdapter && !g.depthwise && !g.zeroPoints) {
-    const gemm = int8ConvGemm(g, maxPerDimension);
+    const gemm = int8ConvGemm(g, ctx.limits, { kind: "input", index: W });
+    const { sources, decls } = bindingsOf(v, gemm.weightTexels);
     return {
       programs: [{
         key: `qlinear_conv_nhwc_${gemm.key}_${variantKey(v)}`,
@@ -214,8 +221,10 @@ export function qconvNhwcGpuPlan(g: NhwcConvGeometry, ctx: GpuPlanContext): GpuP
         uniforms: GEMM_PARAMS.pack({ ...gemm.uniforms, y_zero: g.yZero }),
         workgroups: gemm.workgroups,
       }],
+      derived: gemm.weightTexels && [gemm.weightTexels.derived],
     };
   }
+  const { sources } = bindingsOf(v);
   const tilesW = Math.ceil(g.ow / PIXELS);
   const invocations = g.n * g.oh * tilesW * (g.mp / 4);
   return {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runNodeOnGpu } from "../executor/gpu_node_runner.ts";
 import { makeTensor, type Node, type Tensor } from "../graph/types.ts";
-import { gpuTest } from "../testing/gpu.ts";
+import { gpuTest, withTextureRows } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
 import { scalar } from "./_int8_testing.ts";
@@ -23,9 +23,8 @@ import { wasmSimdSupported } from "../wasm/simd_support.ts";
 import { WasmGemm } from "../wasm/wasm_gemm.ts";
 import { INT8_KERNEL, qconvWinogradComputes, WasmQConv } from "../wasm/wasm_qconv.ts";
 
-/** A case lowered: the NHWC4 input, the QLinearConvNhwc node and its operands. */
-function lower(index: number, residual: ResidualRole = "none") {
-  const c = QCONV_CASES[index];
+/** A case lowered (`c`, by default case `index`): the NHWC4 input, the node, its operands. */
+function lower(index: number, residual: ResidualRole = "none", c = QCONV_CASES[index]) {
   const node = qconvNode(c);
   const operands = qconvOperands(c, index + 1).slice(0, node.inputs.length);
   const packed = packQLinearConv(node, operands);
@@ -198,6 +197,37 @@ gpuTest("QLinearConvNhwc GPU kernels match the reference on every case", async (
     }
   }
 });
+
+gpuTest(
+  "QLinearConvNhwc register GEMM reads its weights from a texture over several rows, or from their buffer where no texture fits",
+  async ({ gpu, cache }) => {
+    const device = { ...gpu, isFallbackAdapter: true };
+    const index = QCONV_CASES.findIndex((c) => c.name === "wide 3x3 C=132");
+    // 60 output channels: 15 channel quads x 297 depth words = 4455 texels, 2 texture rows.
+    const { inputs, lowered } = lower(index, "none", { ...QCONV_CASES[index], m: 60 });
+    const types = inputs.map((t) => t && { dtype: t.dtype, shape: t.shape });
+    const [expected] = qlinearConvNhwc.reference(lowered, inputs);
+    const textureRows = [[gpu.device.limits.maxTextureDimension2D, true], [2, false]] as const;
+    for (const [rows, inTexture] of textureRows) {
+      const plan = qlinearConvNhwc.gpu!({
+        node: lowered,
+        inputs: types,
+        outputs: qlinearConvNhwc.inferTypes(lowered, types),
+        limits: withTextureRows(gpu, rows),
+        features: gpu.features,
+        isFallbackAdapter: true,
+        storage: "f32",
+      });
+      const label = `${rows} texture rows`;
+      const weights = plan.derived?.[0];
+      assert.equal(weights?.texture, inTexture ? "rgba32uint" : undefined, label);
+      if (weights) assert.ok(weights.bytes / 16 > 4096, label);
+      assert.match(plan.programs[0].key, inTexture ? /_b-quad_/ : /_b-k4_/, label);
+      const [actual] = await runNodeOnGpu(device, lowered, inputs, cache, "f32", plan);
+      assertClose(actual.data, expected.data, TOLERANCES.exact, label);
+    }
+  },
+);
 
 Deno.test({
   name: "QLinearConvNhwc integer Winograd is exact on extreme bytes and weights (C=64, 512)",

@@ -35,7 +35,7 @@ import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { intAttr, nodeLabel, requireOutputs } from "./attributes.ts";
 import { convWindowOf } from "./conv_window.ts";
-import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm } from "./int8_conv_gemm.ts";
+import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8WeightTexels } from "./int8_conv_gemm.ts";
 import {
   checkNhwc4,
   NHWC4_CONV_UNIFORMS,
@@ -234,10 +234,13 @@ const PARAMS = uniformLayout("Params", {
 
 const GEMM_PARAMS = uniformLayout("Params", { ...INT8_CONV_GEMM_UNIFORMS, ...REQUANT_UNIFORMS });
 
-/** Storage bindings of both kernels: x, w, b at 0-2, the requantization at 3, y at 4. */
-const BINDINGS = /* wgsl */ `
+/**
+ * Storage bindings of both kernels: x, w (or, given `weightTexels`, the GEMM's texture copy of
+ * it), b at 0-2, the requantization at 3, y at 4.
+ */
+const bindingsWgsl = (weightTexels?: Int8WeightTexels) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<u32>;
-@group(0) @binding(1) var<storage, read> w: array<u32>;
+${weightTexels?.decl(1) ?? "@group(0) @binding(1) var<storage, read> w: array<u32>;"}
 @group(0) @binding(2) var<storage, read> b: array<i32>;
 @group(0) @binding(4) var<storage, read_write> y: array<u32>;`;
 
@@ -272,7 +275,7 @@ function directWgsl(depthwise: boolean, mode: Requant["mode"]): string {
         let stride = taps * params.cw;
         acc += vec4<i32>(dot4I8Packed(xv, w[f]), dot4I8Packed(xv, w[f + stride]),
                          dot4I8Packed(xv, w[f + 2u * stride]), dot4I8Packed(xv, w[f + 3u * stride]));`;
-  return /* wgsl */ `${BINDINGS}
+  return /* wgsl */ `${bindingsWgsl()}
 ${PARAMS.struct}
 @group(0) @binding(5) var<uniform> params: Params;
 ${storeWgsl(mode)}
@@ -319,19 +322,22 @@ function gpu(ctx: GpuPlanContext): GpuPlan {
   ];
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (ctx.isFallbackAdapter && !g.depthwise) {
-    const gemm = int8ConvGemm({ ...g, dtype: "i8" }, maxPerDimension);
+    const gemm = int8ConvGemm({ ...g, dtype: "i8" }, ctx.limits, { kind: "input", index: W });
     return {
       programs: [{
         key: `tfl_conv_${gemm.key}_${g.requant.mode}`,
         wgsl: () =>
-          gemm.wgsl(`${BINDINGS}
+          gemm.wgsl(`${bindingsWgsl(gemm.weightTexels)}
 ${GEMM_PARAMS.struct}
 @group(0) @binding(5) var<uniform> params: Params;
 ${storeWgsl(g.requant.mode)}`),
-        bindings,
+        bindings: gemm.weightTexels
+          ? bindings.map((b, i) => i === 1 ? { kind: "derived", index: 0 } : b)
+          : bindings,
         uniforms: GEMM_PARAMS.pack({ ...gemm.uniforms, ...requantUniforms(g.requant) }),
         workgroups: gemm.workgroups,
       }],
+      derived: gemm.weightTexels && [gemm.weightTexels.derived],
     };
   }
   const words = g.n * g.oh * g.ow * (g.mp / 4);

@@ -16,12 +16,15 @@
 /** Texels per texture row (a power of 2: the address split is a mask and a shift). */
 export const TEXEL_ROW = 4096;
 
-/** Texel formats of the copies: f32 values, or f16 (the opt-in reduced storage precision). */
-export type TexelFormat = "rgba32float" | "rgba16float";
+/**
+ * Texel formats of the copies: f32 values, f16 (the opt-in reduced storage precision), or 32-bit
+ * words (packed int8 weights).
+ */
+export type TexelFormat = "rgba32float" | "rgba16float" | "rgba32uint";
 
 /** Bytes of one texel of `format`. */
 export function texelBytes(format: TexelFormat): number {
-  return format === "rgba32float" ? 16 : 8;
+  return format === "rgba16float" ? 8 : 16;
 }
 
 /**

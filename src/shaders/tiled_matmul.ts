@@ -73,9 +73,9 @@
  * - `fn mm_store(batch: u32, row: u32, col: u32, v: vec4<f32>)` storing C(row, col+i) = v[i]
  *   for col+i < cols; called only with row < rows.
  *
- * Packed int8 operands (register kernel, `operands: "i8x4"`, both operands `"k4"`): the load
- * hooks return a u32 word of 4 i8 depths, each cell takes `dot4I8Packed` of its row's and
- * column's words, and the accumulators are `vec4<i32>` (wrapping, exact: no summation steps),
+ * Packed int8 operands (register kernel, `operands: "i8x4"`, A `"k4"`): the load hooks return
+ * a u32 word of 4 i8 depths (B `"k4"`), or B's a vec4<u32> of 4 columns' words at one depth
+ * word (B `"quad"`), each cell takes `dot4I8Packed` of its row's and column's words, and the accumulators are `vec4<i32>` (wrapping, exact: no summation steps),
  * which `mm_store` receives. A 16 x 16 block then loads 32 words per 1024 multiply-adds,
  * where f32 operands load 32 values per 256. The products are ordered by column quad, then
  * row (row first measured the same, within noise). The op also defines `struct MmColumn` and
@@ -379,8 +379,8 @@ export function matmulDispatch(
 export function tiledMatmulWgsl(source: TiledMatmulSource): string {
   const packed = source.operands === "i8x4";
   if (source.tile.kind === "registers") {
-    if (packed && (source.tile.a !== "k4" || source.tile.b !== "k4")) {
-      throw new Error(`Packed int8 operands load as k4, not as ${source.tile.name}`);
+    if (packed && source.tile.a !== "k4") {
+      throw new Error(`Packed int8 rows load as k4, not as ${source.tile.name}`);
     }
     return packed
       ? packedRegisterWgsl(source.tile, source.decls)
@@ -539,18 +539,25 @@ function packedRegisterWgsl(tile: RegisterTile, decls: string): string {
       });`
     )
   );
+  // A quad of columns loads their 4 words at once (vec4<u32>); k4 columns one word each.
+  const columnLoads = tile.b === "quad"
+    ? quads.flatMap((l) => [
+      `let bq${l} = mm_load_b(b_set${l}, d0);`,
+      ...range(4).map((c) => `let b${4 * l + c} = bq${l}[${c}];`),
+    ])
+    : columns.map((c) => `let b${c} = mm_load_b(b_set${c}, d0);`);
   return /* wgsl */ `${decls}
 
 @compute @workgroup_size(${REGISTER_THREADS})
 ${MAIN_SIGNATURE} {
-  ${registerPrologue(tile, rows, columns)}
+  ${registerPrologue(tile, rows, tile.b === "quad" ? quads : columns)}
   ${rows.flatMap((i) => quads.map((l) => `var acc${i}_${l} = vec4<i32>();`)).join("\n  ")}
   var d = mm_depth(0u);
   for (var k = 0u; k < params.mm_depth; k += 4u) {
     let d0 = d;
     d = mm_depth_next4(d0);
     ${rows.map((i) => `let a${i} = mm_load_a(a_set${i}, d0);`).join("\n    ")}
-    ${columns.map((c) => `let b${c} = mm_load_b(b_set${c}, d0);`).join("\n    ")}
+    ${columnLoads.join("\n    ")}
     ${dots.join("\n    ")}
   }
   ${quads.map((l) => `let column${l} = mm_column(batch, col + ${4 * l}u);`).join("\n  ")}

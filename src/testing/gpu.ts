@@ -65,3 +65,12 @@ export function dispatchOnce(
   pass.end();
   device.queue.submit([encoder.finish()]);
 }
+
+/** `gpu`'s limits, but textures of at most `rows` rows: operand copies too large go to buffers. */
+export function withTextureRows(gpu: GpuContext, rows: number): GPUSupportedLimits {
+  const limits: Record<string, number> = {};
+  for (const key in gpu.device.limits) {
+    limits[key] = gpu.device.limits[key as keyof GPUSupportedLimits] as number;
+  }
+  return { ...limits, maxTextureDimension2D: rows } as unknown as GPUSupportedLimits;
+}
