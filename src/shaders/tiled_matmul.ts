@@ -514,18 +514,19 @@ function registerPrologue(tile: RegisterTile, aSetups: number[], bSetups: number
  */
 function registerStores(tile: RegisterTile, looped: boolean): string {
   const quads = range(tile.rn / 4);
-  const store = (i: number, col: string, acc: string) =>
-    `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, ${col}, ${acc}); }`;
+  // `args`: the stored column and value, and for the int8 kernel the column quad's values.
+  const store = (i: number, args: string) =>
+    `if (row + ${i}u < params.mm_rows) { mm_store(batch, row + ${i}u, ${args}); }`;
   if (!looped) {
     return range(tile.rm).flatMap((i) =>
-      quads.map((l) => store(i, `col + ${4 * l}u`, `acc${i}_${l}, column${l}`))
+      quads.map((l) => store(i, `col + ${4 * l}u, acc${i}_${l}, column${l}`))
     )
       .join("\n  ");
   }
   const pick = (i: number) =>
     quads.slice(1).reduce((v, l) => `select(${v}, acc${i}_${l}, l == ${l}u)`, `acc${i}_0`);
   return `for (var l = 0u; l < ${quads.length}u; l++) {
-    ${range(tile.rm).map((i) => store(i, "col + 4u * l", pick(i))).join("\n    ")}
+    ${range(tile.rm).map((i) => store(i, `col + 4u * l, ${pick(i)}`)).join("\n    ")}
   }`;
 }
 
