@@ -5,7 +5,7 @@ import { gpuTest } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
 import { runOrtNode, scalar, vector } from "./_int8_testing.ts";
-import { quantizeLinear } from "./quantize_linear.ts";
+import { quantizeLinear, quantizeTypeScript } from "./quantize_linear.ts";
 import { keyValue, orderedKey, quantizeThresholds } from "./quantize_thresholds.ts";
 
 const onnxNode = (axis?: number): Node => ({
@@ -16,7 +16,10 @@ const onnxNode = (axis?: number): Node => ({
   attrs: axis === undefined ? {} : { axis },
 });
 
-/** Random values, exact ties of x / scale (power-of-two scales), out-of-range values, NaN. */
+/**
+ * Random values, exact ties of x / scale (power-of-two scales), out-of-range values, NaN,
+ * infinities, -0 and a subnormal.
+ */
 function inputs(seed: number, shape: number[], scale: number): Tensor {
   const rand = seededRandom(seed);
   const x = randomTensor(rand, "f32", shape, -300 * scale, 300 * scale);
@@ -26,6 +29,10 @@ function inputs(seed: number, shape: number[], scale: number): Tensor {
   x.data[1] = 1e30;
   x.data[2] = -1e30;
   x.data[4] = NaN;
+  x.data[5] = Infinity;
+  x.data[7] = -Infinity;
+  x.data[8] = -0;
+  x.data[10] = 1e-40;
   return x;
 }
 
@@ -34,6 +41,8 @@ Deno.test("QuantizeLinear reference and CPU kernel equal onnxruntime (u8/i8, per
     { dtype: "u8" as const, shape: [2, 3, 5, 7], scale: [0.25], zp: [131] },
     { dtype: "i8" as const, shape: [3, 17], scale: [0.0078125], zp: [-5] },
     { dtype: "u8" as const, shape: [1, 1000], scale: [0.0137], zp: [0] },
+    // More values than the WebAssembly kernel copies in at once (65536), not a multiple of 16.
+    { dtype: "i8" as const, shape: [7, 10001], scale: [0.0625], zp: [9] },
     { dtype: "i8" as const, shape: [2, 3, 4], scale: [0.5, 0.03125, 0.0173], zp: [3, -128, 127] },
   ];
   for (const [k, c] of cases.entries()) {
@@ -51,8 +60,13 @@ Deno.test("QuantizeLinear reference and CPU kernel equal onnxruntime (u8/i8, per
       outputs: [c.dtype],
       attrs: perAxis ? { axis: 1 } : {},
     });
-    for (const kernel of ["reference", "cpu"] as const) {
-      const [actual] = quantizeLinear[kernel]!(node, [x, s, z]);
+    const kernels = {
+      reference: quantizeLinear.reference,
+      cpu: quantizeLinear.cpu!,
+      typescript: quantizeTypeScript,
+    };
+    for (const [kernel, run] of Object.entries(kernels)) {
+      const [actual] = run(node, [x, s, z]);
       assert.equal(actual.dtype, c.dtype);
       assertClose(actual.data, expected.data, TOLERANCES.exact, `QuantizeLinear ${kernel} ${k}`);
     }
