@@ -4,7 +4,7 @@ import { gpuTest } from "../testing/gpu.ts";
 import { randomTensor, seededRandom } from "../testing/random.ts";
 import { assertClose, TOLERANCES } from "../testing/tolerance.ts";
 import { maxPool } from "./max_pool.ts";
-import { maxPoolNhwc } from "./max_pool_nhwc.ts";
+import { maxPoolNhwc, maxPoolNhwcTypeScript } from "./max_pool_nhwc.ts";
 import { packNhwc } from "./pack_nhwc.ts";
 import { unpackNhwc } from "./unpack_nhwc.ts";
 
@@ -24,6 +24,17 @@ const CASES: { dtype: "u8" | "i8"; shape: number[]; attrs: Attributes }[] = [
     dtype: "i8",
     shape: [1, 4, 9, 9],
     attrs: { kernel_shape: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2] },
+  },
+  // Channels in 16s: the WebAssembly kernel (16 and 32 channels, 2 images, asymmetric pads).
+  {
+    dtype: "u8",
+    shape: [2, 16, 11, 10],
+    attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 0, 1, 2] },
+  },
+  {
+    dtype: "i8",
+    shape: [1, 32, 7, 9],
+    attrs: { kernel_shape: [3, 2], strides: [1, 2], dilations: [2, 1], pads: [2, 1, 0, 1] },
   },
 ];
 
@@ -70,11 +81,15 @@ Deno.test("MaxPoolNhwc equals MaxPool on NCHW", () => {
   }
 });
 
-Deno.test("MaxPoolNhwc fast CPU kernel equals the reference", () => {
+Deno.test("MaxPoolNhwc CPU kernels (WebAssembly, TypeScript) equal the reference", () => {
   for (let i = 0; i < CASES.length; i++) {
     const { xp, node } = setup(i);
     const [expected] = maxPoolNhwc.reference(node, [xp]);
-    assertClose(maxPoolNhwc.cpu!(node, [xp])[0].data, expected.data, TOLERANCES.exact, `${i}`);
+    for (
+      const [kernel, run] of [["cpu", maxPoolNhwc.cpu!], ["ts", maxPoolNhwcTypeScript]] as const
+    ) {
+      assertClose(run(node, [xp])[0].data, expected.data, TOLERANCES.exact, `${kernel} ${i}`);
+    }
   }
 });
 

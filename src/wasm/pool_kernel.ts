@@ -9,6 +9,11 @@
  * tests, the padding holds -Infinity, which never wins (`f32x4.max` keeps NaN and orders -0
  * below +0 as `Math.max` does). Sizes in floats, addresses in bytes.
  *
+ * `max_pool_nhwc_<u8|i8>(src, dst, n, h, w, cp, oh, ow, kh, kw, sh, sw, dh, dw, padT, padL)`
+ * pools 8-bit NHWC [n, h, w, cp] at `src` (cp a multiple of 16, in bytes) into [n, oh, ow, cp]
+ * at `dst` under the same window, 16 channels per vector (`i8x16.max_u` / `max_s`), skipping
+ * the taps outside the input.
+ *
  * Four outputs of a row at a time when the column stride is 1 (one v128 load per tap) or 2
  * (two loads, the even lanes kept with a shuffle, reading up to 4 bytes past the last tap);
  * the other outputs, and every output at larger strides, one at a time.
@@ -16,7 +21,7 @@
  * @module
  */
 
-import { advance, range, whileBelow } from "./emit_loops.ts";
+import { advance, beginCountingLoop, endCountingLoop, range, whileBelow } from "./emit_loops.ts";
 import type { FunctionBody, ValType } from "./function_body.ts";
 import { type MemoryLimits, ModuleBuilder } from "./module_builder.ts";
 import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
@@ -24,8 +29,15 @@ import { emitStage, STAGE_PARAMS } from "./stage_kernel.ts";
 /** `max_pool`'s parameters (see the module doc). */
 const MAX_POOL_PARAMS: ValType[] = new Array(13).fill("i32");
 
+/** `max_pool_nhwc_<type>`'s parameters (see the module doc). */
+const MAX_POOL_NHWC_PARAMS: ValType[] = new Array(16).fill("i32");
+
+/** The 8-bit element types of `max_pool_nhwc_<type>`. */
+export type PoolByteType = "u8" | "i8";
+
 /**
- * The pooling module: imports `env.memory`, exports `stage` and `max_pool`.
+ * The pooling module: imports `env.memory`, exports `stage`, `max_pool`, `max_pool_nhwc_u8`
+ * and `max_pool_nhwc_i8`.
  *
  * @example
  * ```ts
@@ -45,7 +57,58 @@ export function poolKernelModule(
   const maxPool = mod.addFunction(MAX_POOL_PARAMS, []);
   emitMaxPool(maxPool.body);
   mod.exportFunction("max_pool", maxPool.index);
+  for (const type of ["u8", "i8"] as const) {
+    const nhwc = mod.addFunction(MAX_POOL_NHWC_PARAMS, []);
+    emitMaxPoolNhwc(nhwc.body, type);
+    mod.exportFunction(`max_pool_nhwc_${type}`, nhwc.index);
+  }
   return mod.encode();
+}
+
+/**
+ * `max_pool_nhwc_<type>`: per output pixel and 16 channels, the byte-wise max over the window's
+ * in-bounds taps (an unsigned compare of the row and column rejects both edges), starting from
+ * the type's lowest value, which any tap equals or beats.
+ */
+function emitMaxPoolNhwc(f: FunctionBody, type: PoolByteType) {
+  const [src, dst, n, h, w, cp, oh, ow, kh, kw, sh, sw, dh, dw, padT, padL] = range(16);
+  const [image, oy, ox, c, ky, kx, iy0, ix0, iy, ix, rowAt] = range(11).map(() =>
+    f.addLocal("i32")
+  );
+  const [lowest, acc] = range(2).map(() => f.addLocal("v128"));
+  f.i32Const(type === "u8" ? 0 : -128).op("i8x16.splat").localSet(lowest);
+  beginCountingLoop(f, image);
+  beginCountingLoop(f, oy);
+  f.localGet(oy).localGet(sh).op("i32.mul").localGet(padT).op("i32.sub").localSet(iy0);
+  beginCountingLoop(f, ox);
+  f.localGet(ox).localGet(sw).op("i32.mul").localGet(padL).op("i32.sub").localSet(ix0);
+  f.i32Const(0).localSet(c);
+  f.loop();
+  f.localGet(lowest).localSet(acc);
+  beginCountingLoop(f, ky);
+  f.localGet(iy0).localGet(ky).localGet(dh).op("i32.mul").op("i32.add").localTee(iy);
+  f.localGet(h).op("i32.lt_u").if();
+  // rowAt: the byte address of channel c at (iy, 0).
+  f.localGet(image).localGet(h).op("i32.mul").localGet(iy).op("i32.add");
+  f.localGet(w).op("i32.mul").localGet(cp).op("i32.mul").localGet(src).op("i32.add");
+  f.localGet(c).op("i32.add").localSet(rowAt);
+  beginCountingLoop(f, kx);
+  f.localGet(ix0).localGet(kx).localGet(dw).op("i32.mul").op("i32.add").localTee(ix);
+  f.localGet(w).op("i32.lt_u").if();
+  f.localGet(acc).localGet(ix).localGet(cp).op("i32.mul").localGet(rowAt).op("i32.add");
+  f.memory("v128.load").op(type === "u8" ? "i8x16.max_u" : "i8x16.max_s").localSet(acc);
+  f.end();
+  endCountingLoop(f, kx, kw);
+  f.end();
+  endCountingLoop(f, ky, kh);
+  f.localGet(dst).localGet(acc).memory("v128.store");
+  advance(f, dst, { const: 16 });
+  advance(f, c, { const: 16 });
+  f.localGet(c).localGet(cp).op("i32.lt_u").brIf(0);
+  f.end();
+  endCountingLoop(f, ox, ow);
+  endCountingLoop(f, oy, oh);
+  endCountingLoop(f, image, n);
 }
 
 /** `max_pool`: per plane and output row, the vector loop for stride 1 or 2, then the scalars. */

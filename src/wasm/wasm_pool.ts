@@ -9,17 +9,12 @@
 
 import type { PoolWindow } from "../ops/pool_window.ts";
 import { type Heap, importLimits } from "./heap.ts";
-import { poolKernelModule } from "./pool_kernel.ts";
+import { type PoolByteType, poolKernelModule } from "./pool_kernel.ts";
 import { paddedExtent, type StageFn } from "./stage_kernel.ts";
 import { sharedWasmGemm } from "./wasm_gemm.ts";
 
-/** `max_pool`'s signature (see pool_kernel.ts). */
-type MaxPoolFn = (
-  src: number,
-  dst: number,
-  planes: number,
-  rows: number,
-  cols: number,
+/** The kernels' window arguments: output rows and columns, kernel, stride, dilation. */
+type WindowArgs = [
   outRows: number,
   outCols: number,
   kh: number,
@@ -28,7 +23,33 @@ type MaxPoolFn = (
   sw: number,
   dh: number,
   dw: number,
+];
+
+/** `max_pool`'s signature (see pool_kernel.ts). */
+type MaxPoolFn = (
+  src: number,
+  dst: number,
+  planes: number,
+  rows: number,
+  cols: number,
+  ...window: WindowArgs
 ) => void;
+
+/** `max_pool_nhwc_<type>`'s signature (see pool_kernel.ts). */
+type MaxPoolNhwcFn = (
+  src: number,
+  dst: number,
+  n: number,
+  h: number,
+  w: number,
+  cp: number,
+  ...windowAndPads: [...WindowArgs, padT: number, padL: number]
+) => void;
+
+/** `WindowArgs` of a pooling window. */
+function windowArgs([h, w]: PoolWindow): WindowArgs {
+  return [h.out, w.out, h.kernel, w.kernel, h.stride, w.stride, h.dilation, w.dilation];
+}
 
 /** Padded input bytes per chunk of planes. */
 const CHUNK_BYTES = 1 << 20;
@@ -49,6 +70,7 @@ export class WasmPool {
   readonly heap: Heap;
   readonly #stage: StageFn;
   readonly #maxPool: MaxPoolFn;
+  readonly #maxPoolNhwc: Record<PoolByteType, MaxPoolNhwcFn>;
 
   /** Compiles the pooling kernel over `heap`'s memory. */
   constructor(heap: Heap) {
@@ -57,6 +79,50 @@ export class WasmPool {
     const instance = new WebAssembly.Instance(module, { env: { memory: heap.memory } });
     this.#stage = instance.exports.stage as StageFn;
     this.#maxPool = instance.exports.max_pool as MaxPoolFn;
+    this.#maxPoolNhwc = {
+      u8: instance.exports.max_pool_nhwc_u8 as MaxPoolNhwcFn,
+      i8: instance.exports.max_pool_nhwc_i8 as MaxPoolNhwcFn,
+    };
+  }
+
+  /**
+   * Writes the max pooling of the 8-bit NHWC tensor `x` [n, h, w, cp] (cp a multiple of 16)
+   * of element type `type` under `window` into `y` [n, out h, out w, cp]; every window must
+   * hold an input element (`poolWindow` checks). Whole images go through the heap at once
+   * (ResNet-50's stem output is 0.8 MB).
+   */
+  maxPoolNhwc(
+    x: Uint8Array | Int8Array,
+    type: PoolByteType,
+    [n, cp]: [number, number],
+    [h, w]: PoolWindow,
+    y: Uint8Array | Int8Array,
+  ): void {
+    if (cp % 16 !== 0) throw new Error(`maxPoolNhwc needs channels in 16s, got ${cp}`);
+    const src = this.heap.alloc(x.length);
+    const dst = this.heap.alloc(y.length);
+    try {
+      new Uint8Array(this.heap.memory.buffer, src, x.length).set(
+        new Uint8Array(x.buffer, x.byteOffset, x.length),
+      );
+      this.#maxPoolNhwc[type](
+        src,
+        dst,
+        n,
+        h.size,
+        w.size,
+        cp,
+        ...windowArgs([h, w]),
+        h.padBegin,
+        w.padBegin,
+      );
+      new Uint8Array(y.buffer, y.byteOffset, y.length).set(
+        new Uint8Array(this.heap.memory.buffer, dst, y.length),
+      );
+    } finally {
+      this.heap.free(src);
+      this.heap.free(dst);
+    }
   }
 
   /**
@@ -103,14 +169,7 @@ export class WasmPool {
           count,
           rows,
           cols,
-          h.out,
-          w.out,
-          h.kernel,
-          w.kernel,
-          h.stride,
-          w.stride,
-          h.dilation,
-          w.dilation,
+          ...windowArgs([h, w]),
         );
         y.set(f32.subarray(out / 4, out / 4 + count * outPlane), p0 * outPlane);
       }
