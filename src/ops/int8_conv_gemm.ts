@@ -70,9 +70,9 @@ export interface Int8ConvGemm {
   /** The weights' texture copy, where the kernel reads one (`int8ConvGemm`). */
   readonly weightTexels?: Int8WeightTexels;
   /**
-   * The kernel's WGSL around the op's `decls`: `params`, bindings `x` and `w` (both
-   * `array<u32>`; and `weightTexels.decl`'s texture where set), `ConvColumn`, `conv_column`
-   * and `conv_store`.
+   * The kernel's WGSL around the op's `decls`: `params`, binding `x` (`array<u32>`), binding `w`
+   * (`array<u32>`) or, where `weightTexels` is set, its `decl`'s texture instead (a binding the
+   * kernel does not read must not be declared), `ConvColumn`, `conv_column` and `conv_store`.
    */
   wgsl(decls: string): string;
 }

@@ -73,17 +73,17 @@
  * - `fn mm_store(batch: u32, row: u32, col: u32, v: vec4<f32>)` storing C(row, col+i) = v[i]
  *   for col+i < cols; called only with row < rows.
  *
- * Packed int8 operands (register kernel, `operands: "i8x4"`, A `"k4"`): the load hooks return
- * a u32 word of 4 i8 depths (B `"k4"`), or B's a vec4<u32> of 4 columns' words at one depth
- * word (B `"quad"`), each cell takes `dot4I8Packed` of its row's and column's words, and the accumulators are `vec4<i32>` (wrapping, exact: no summation steps),
- * which `mm_store` receives. A 16 x 16 block then loads 32 words per 1024 multiply-adds,
- * where f32 operands load 32 values per 256. The products are ordered by column quad, then
- * row (row first measured the same, within noise). The op also defines `struct MmColumn` and
- * `fn mm_column(batch: u32, col: u32) -> MmColumn` (columns col..col+3, possibly past the
- * edge), built once per column quad of the block, and its `mm_store` takes that as a fifth
- * argument: an int8 conv's per-channel bias and scale are loaded once per block instead of
- * once per stored word (every load a per-lane loop on lavapipe; ResNet-50 int8 on lavapipe
- * 167 -> 146 ms a run, interleaved, outputs bit-identical).
+ * Packed int8 operands (register kernel, `operands: "i8x4"`, A `"k4"`): the load hooks return a u32
+ * word of 4 i8 depths (B `"k4"`), or B's a vec4<u32> of 4 columns' words at one depth word (B
+ * `"quad"`), each cell takes `dot4I8Packed` of its row's and column's words, and the accumulators
+ * are `vec4<i32>` (wrapping, exact: no summation steps), which `mm_store` receives. A 16 x 16 block
+ * then loads 32 words per 1024 multiply-adds, where f32 operands load 32 values per 256. The
+ * products are ordered by column quad, then row (row first measured the same, within noise). The op
+ * also defines `struct MmColumn` and `fn mm_column(batch: u32, col: u32) -> MmColumn` (columns
+ * col..col+3, possibly past the edge), built once per column quad of the block, and its `mm_store`
+ * takes that as a fifth argument: an int8 conv's per-channel bias and scale are loaded once per
+ * block instead of once per stored word (every load a per-lane loop on lavapipe; ResNet-50 int8 on
+ * lavapipe 167 -> 146 ms a run, interleaved, outputs bit-identical).
  *
  * @module
  */

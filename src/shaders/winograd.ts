@@ -118,8 +118,9 @@ export function winogradWeightVectors(g: ConvGeometry, alg: WinogradAlgorithm): 
 
 /**
  * The weight transform of `g` into U (module doc): reads binding `weights` (W, [m][c][3][3]),
- * writes `out`, a buffer, or where `texture` a texture (`copyAccess`). One invocation per (4 output channels, input channel) transforms 4 kernels
- * (zero past m) at once, a vec4 per kernel tap, and stores one vec4 per position.
+ * writes `out`, a buffer, or where `texture` a texture (`copyAccess`). One invocation per
+ * (4 output channels, input channel) transforms 4 kernels (zero past m) at once, a vec4 per
+ * kernel tap, and stores one vec4 per position.
  *
  * @example
  * ```ts
