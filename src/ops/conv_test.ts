@@ -769,6 +769,35 @@ gpuTest(
 );
 
 gpuTest(
+  "Conv GPU kernels with f16 storage round each stored value to the nearest f16",
+  async ({ gpu, cache }) => {
+    // A 3x3 stride-2 conv on the CPU-like adapter (the register kernel on a shifted copy of its
+    // input in f16 texels) whose weights are 1 at channel 0's centre tap, 0 elsewhere: every
+    // output is a centre tap of channel 0 as stored. 3 * 2^-12 past 1 lies between two f16
+    // values; truncation, which lavapipe's own conversion to rgba16float does, would give 1.
+    const attrs = { strides: [2, 2], pads: [1, 1, 1, 1] };
+    const rand = seededRandom(960);
+    const x = makeTensor(
+      "f32",
+      [1, 4, 8, 10],
+      Array.from({ length: 320 }, (_, i) => i === 0 ? 1 + 3 * 2 ** -12 : (rand() - 0.5) * 64),
+    );
+    const w = makeTensor(
+      "f32",
+      [8, 4, 3, 3],
+      Array.from({ length: 288 }, (_, i) => +(i % 36 === 4)),
+    );
+    const [half] = await runNodeOnGpu(asAdapter(gpu, true), convNode(attrs), [x, w], cache, "f16");
+    const [expected] = conv.reference(convNode(attrs), [
+      { ...x, data: x.data.map(Math.f16round) },
+      w,
+    ]);
+    assert.equal(half.data[0], 1 + 2 ** -10);
+    assertClose(half.data, expected.data, TOLERANCES.exact, "f16 copies");
+  },
+);
+
+gpuTest(
   "Conv GPU kernels split more than 65535 workgroups over a 2-D grid",
   async ({ gpu, cache }) => {
     // 70001 groups of 2 input channels: one small workgroup each.
