@@ -292,6 +292,17 @@ export class WasmGemm {
    */
   #packContiguous(x: MatrixView, lanes: number, depth: number, width: number, ptr: number): void {
     const { data, offset, colStride } = x;
+    if (data.buffer === this.heap.memory.buffer) {
+      // Already in WebAssembly memory (Winograd's transformed weights): packed from there.
+      this.#pack.get(width)!(
+        data.byteOffset + offset * 4,
+        colStride * 4,
+        ptr,
+        depth,
+        lanes / width,
+      );
+      return;
+    }
     const rowFloats = colStride <= 2 * lanes ? colStride : lanes;
     const raw = this.heap.alloc(depth * rowFloats * 4);
     try {
