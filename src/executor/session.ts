@@ -43,7 +43,7 @@ export interface SessionOptions {
   /**
    * Opt-in reduced precision on the GPU: `"f16"` stores the copies the conv kernels make of
    * their operands (transposed weights; the shifted inputs of the register kernel) as f16,
-   * which halves their bytes and, on software adapters, speeds the convs up; sums stay f32.
+   * which halves their bytes (measured about as fast as f32 on lavapipe); sums stay f32.
    * Outputs then differ from f32 by 0.2-0.5% (relative L2 on ResNets; README, "Reduced
    * precision on the GPU"). Default `"f32"`; the CPU path always computes in f32.
    */

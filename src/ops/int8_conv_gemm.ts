@@ -10,7 +10,7 @@
  * output word m4 from its `fn conv_column(m4: u32) -> ConvColumn`, loaded once per column
  * quad of a register block (the kernel's `mm_column`). Where the op binds the packed weights
  * through `int8ConvGemm`'s `weights`, the kernel reads them from a texture copy made at load
- * (4 output channels' words per texel; `Int8ConvGemm.weightTexels`) where one fits.
+ * (4 output channels' words per texel; `Int8ConvGemm.weights`) where one fits.
  *
  * Why on llvmpipe: every loaded element costs a per-lane loop (see tiled_matmul.ts), and a
  * packed word carries 4 depths, so a 16 x 16 block loads 32 words per 1024 multiply-adds, the
@@ -49,14 +49,17 @@ export const INT8_CONV_GEMM_UNIFORMS = {
 } as const;
 
 /**
- * The weights' texture copy: derived value 0 of the op's plan, which its GEMM program binds
- * (declared by `decl`) and reads instead of `w`.
+ * How the GEMM's program binds the packed weights: the op's weights themselves (`w`, an
+ * `array<u32>`), or their texture copy (`wt`), derived value 0 of the op's plan, which
+ * `derived` makes at load.
  */
-export interface Int8WeightTexels {
-  /** The derived value and the program that fills it at load. */
-  readonly derived: GpuDerivedBuffer;
-  /** WGSL declaring the texture `wt` at binding `binding`. */
+export interface Int8WeightBinding {
+  /** Where the binding takes its resource from. */
+  readonly source: GpuBindingSource;
+  /** WGSL declaring the weights at binding `binding`. */
   decl(binding: number): string;
+  /** The texture copy's derived value and the program that fills it, where the kernel reads one. */
+  readonly derived?: GpuDerivedBuffer;
 }
 
 /** The GEMM's program parts for `g`: its tile name, uniform values, grid and WGSL. */
@@ -67,12 +70,12 @@ export interface Int8ConvGemm {
   readonly uniforms: { [K in keyof typeof INT8_CONV_GEMM_UNIFORMS]: number };
   /** The workgroup grid. */
   readonly workgroups: [number, number, number];
-  /** The weights' texture copy, where the kernel reads one (`int8ConvGemm`). */
-  readonly weightTexels?: Int8WeightTexels;
+  /** The weights' binding, where `int8ConvGemm` was given theirs. */
+  readonly weights?: Int8WeightBinding;
   /**
-   * The kernel's WGSL around the op's `decls`: `params`, binding `x` (`array<u32>`), binding `w`
-   * (`array<u32>`) or, where `weightTexels` is set, its `decl`'s texture instead (a binding the
-   * kernel does not read must not be declared), `ConvColumn`, `conv_column` and `conv_store`.
+   * The kernel's WGSL around the op's `decls`: `params`, binding `x` (`array<u32>`), the
+   * weights as `weights.decl` declares them (without `weights`: `w`, an `array<u32>`),
+   * `ConvColumn`, `conv_column` and `conv_store`.
    */
   wgsl(decls: string): string;
 }
@@ -166,7 +169,7 @@ function weightTexelsOf(
   texels: number,
   filterWords: number,
   limits: GPUSupportedLimits,
-): Int8WeightTexels {
+): Int8WeightBinding {
   const wgsl = () =>
     /* wgsl */ `@group(0) @binding(0) var<storage, read> w: array<u32>;
 @group(0) @binding(1) var wt: texture_storage_2d<rgba32uint, write>;
@@ -181,6 +184,7 @@ ${rowKernelMain(WEIGHT_TEXELS_WORKGROUP)}
                                              w[first + 3u * fw]));
 }`;
   return {
+    source: { kind: "derived", index: 0 },
     derived: {
       program: {
         key: `int8_weight_texels_wg${WEIGHT_TEXELS_WORKGROUP}`,
@@ -201,8 +205,8 @@ ${rowKernelMain(WEIGHT_TEXELS_WORKGROUP)}
 
 /**
  * The register GEMM of dense int8 conv `g` (module doc) under `limits`. Given the binding of
- * the packed weights (`weights`), it reads them from a texture copy where one fits
- * (`Int8ConvGemm.weightTexels`); otherwise, or without `weights`, from the op's `w`.
+ * the packed weights (`weights`), it reads them from a texture copy where one fits, else from
+ * that binding (`Int8ConvGemm.weights` says which); without it, from the op's `w`.
  *
  * @example
  * ```ts
@@ -219,14 +223,18 @@ export function int8ConvGemm(
   const depth = g.kh * g.kw * g.cp;
   const filterWords = depth / 4;
   const texels = g.mp / 4 * filterWords;
-  const weightTexels = weights && texelRowsFit(texels, limits)
-    ? weightTexelsOf(weights, texels, filterWords, limits)
-    : undefined;
+  const binding: Int8WeightBinding | undefined = weights && (
+    texelRowsFit(texels, limits) ? weightTexelsOf(weights, texels, filterWords, limits) : {
+      source: weights,
+      decl: (b) => `@group(0) @binding(${b}) var<storage, read> w: array<u32>;`,
+    }
+  );
+  const texture = binding?.derived !== undefined;
   // 32 x 16 blocks ran ResNet-50 int8 1.4x slower (230 against 162 ms interleaved).
   const tile = registerTileFor(
     { rows, cols: g.mp, batches: 1, depthsPerElement: 4 },
     "k4",
-    weightTexels ? "quad" : "k4",
+    texture ? "quad" : "k4",
     CELLS_16X16,
   );
   const { uniforms, workgroups } = matmulDispatch(
@@ -241,14 +249,14 @@ export function int8ConvGemm(
     key: `int8_conv_gemm_${tile.name}_${g.dtype}`,
     uniforms: { ...uniforms, ...nhwc4ConvUniforms(g), filter_words: filterWords },
     workgroups,
-    weightTexels,
+    weights: binding,
     wgsl: (decls) =>
       tiledMatmulWgsl({
         tile,
         aOrder: "k",
         bOrder: "k",
         operands: "i8x4",
-        decls: `${decls}\n${hooks(g.dtype, weightTexels !== undefined)}`,
+        decls: `${decls}\n${hooks(g.dtype, texture)}`,
       }),
   };
 }

@@ -18,7 +18,7 @@ import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { BYTE_OF_WGSL, i8Offset, LUT_BYTE_WGSL } from "../shaders/int8_pack.ts";
 import { I32_TO_F32_WGSL, REQUANTIZE_WGSL } from "../shaders/requantize.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
-import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8WeightTexels } from "./int8_conv_gemm.ts";
+import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8WeightBinding } from "./int8_conv_gemm.ts";
 import { NHWC4_CONV_UNIFORMS, nhwc4ConvUniforms } from "./nhwc4.ts";
 import type { GpuBindingSource, GpuPlan, GpuPlanContext } from "./op.ts";
 import type { NhwcConvGeometry, ResidualRole } from "./qlinear_conv_nhwc.ts";
@@ -52,12 +52,12 @@ function variantKey(v: Variant): string {
 }
 
 /**
- * Bindings in order: x, w (or, given `weightTexels`, the GEMM's texture copy of it), bias,
- * scale, (z), (r, lut), y; then `params`.
+ * Bindings in order: x, w (or, given `weights`, the GEMM's weight binding), bias, scale, (z),
+ * (r, lut), y; then `params`.
  */
 function bindingsOf(
   v: Variant,
-  weightTexels?: Int8WeightTexels,
+  weights?: Int8WeightBinding,
 ): { sources: GpuBindingSource[]; decls: string } {
   const storage = (index: number, name: string, type: string) => ({
     source: { kind: "input", index } as GpuBindingSource,
@@ -65,9 +65,7 @@ function bindingsOf(
   });
   const inputs = [
     storage(X, "x", "u32"),
-    weightTexels
-      ? { source: { kind: "derived", index: 0 } as GpuBindingSource, decl: weightTexels.decl }
-      : storage(W, "w", "u32"),
+    weights ?? storage(W, "w", "u32"),
     storage(B, "bias", "i32"),
     storage(S, "scale", "f32"),
   ];
@@ -212,7 +210,7 @@ export function qconvNhwcGpuPlan(g: NhwcConvGeometry, ctx: GpuPlanContext): GpuP
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (ctx.isFallbackAdapter && !g.depthwise && !g.zeroPoints) {
     const gemm = int8ConvGemm(g, ctx.limits, { kind: "input", index: W });
-    const { sources, decls } = bindingsOf(v, gemm.weightTexels);
+    const { sources, decls } = bindingsOf(v, gemm.weights);
     return {
       programs: [{
         key: `qlinear_conv_nhwc_${gemm.key}_${variantKey(v)}`,
@@ -221,7 +219,7 @@ export function qconvNhwcGpuPlan(g: NhwcConvGeometry, ctx: GpuPlanContext): GpuP
         uniforms: GEMM_PARAMS.pack({ ...gemm.uniforms, y_zero: g.yZero }),
         workgroups: gemm.workgroups,
       }],
-      derived: gemm.weightTexels && [gemm.weightTexels.derived],
+      derived: gemm.weights?.derived && [gemm.weights.derived],
     };
   }
   const { sources } = bindingsOf(v);

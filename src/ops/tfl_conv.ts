@@ -35,7 +35,7 @@ import { FLAT_WORKGROUP_INDEX, workgroupGrid } from "../shaders/grid.ts";
 import { uniformLayout } from "../shaders/uniform_layout.ts";
 import { intAttr, nodeLabel, requireOutputs } from "./attributes.ts";
 import { convWindowOf } from "./conv_window.ts";
-import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8WeightTexels } from "./int8_conv_gemm.ts";
+import { INT8_CONV_GEMM_UNIFORMS, int8ConvGemm, type Int8WeightBinding } from "./int8_conv_gemm.ts";
 import {
   checkNhwc4,
   NHWC4_CONV_UNIFORMS,
@@ -235,12 +235,12 @@ const PARAMS = uniformLayout("Params", {
 const GEMM_PARAMS = uniformLayout("Params", { ...INT8_CONV_GEMM_UNIFORMS, ...REQUANT_UNIFORMS });
 
 /**
- * Storage bindings of both kernels: x, w (or, given `weightTexels`, the GEMM's texture copy of
- * it), b at 0-2, the requantization at 3, y at 4.
+ * Storage bindings of both kernels: x, w (or, given `weights`, the GEMM's weight binding), b
+ * at 0-2, the requantization at 3, y at 4.
  */
-const bindingsWgsl = (weightTexels?: Int8WeightTexels) => /* wgsl */ `
+const bindingsWgsl = (weights?: Int8WeightBinding) => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> x: array<u32>;
-${weightTexels?.decl(1) ?? "@group(0) @binding(1) var<storage, read> w: array<u32>;"}
+${weights?.decl(1) ?? "@group(0) @binding(1) var<storage, read> w: array<u32>;"}
 @group(0) @binding(2) var<storage, read> b: array<i32>;
 @group(0) @binding(4) var<storage, read_write> y: array<u32>;`;
 
@@ -316,28 +316,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  */
 function gpu(ctx: GpuPlanContext): GpuPlan {
   const g = tflGeometry(ctx.node, ctx.inputs);
-  const bindings: GpuBindingSource[] = [
-    ...[X, W, B, R].map((index): GpuBindingSource => ({ kind: "input", index })),
+  const input = (index: number): GpuBindingSource => ({ kind: "input", index });
+  const bindings = (w: GpuBindingSource): GpuBindingSource[] => [
+    input(X),
+    w,
+    input(B),
+    input(R),
     { kind: "output", index: 0 },
   ];
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (ctx.isFallbackAdapter && !g.depthwise) {
-    const gemm = int8ConvGemm({ ...g, dtype: "i8" }, ctx.limits, { kind: "input", index: W });
+    const gemm = int8ConvGemm({ ...g, dtype: "i8" }, ctx.limits, input(W));
+    const weights = gemm.weights!;
     return {
       programs: [{
         key: `tfl_conv_${gemm.key}_${g.requant.mode}`,
         wgsl: () =>
-          gemm.wgsl(`${bindingsWgsl(gemm.weightTexels)}
+          gemm.wgsl(`${bindingsWgsl(weights)}
 ${GEMM_PARAMS.struct}
 @group(0) @binding(5) var<uniform> params: Params;
 ${storeWgsl(g.requant.mode)}`),
-        bindings: gemm.weightTexels
-          ? bindings.map((b, i) => i === 1 ? { kind: "derived", index: 0 } : b)
-          : bindings,
+        bindings: bindings(weights.source),
         uniforms: GEMM_PARAMS.pack({ ...gemm.uniforms, ...requantUniforms(g.requant) }),
         workgroups: gemm.workgroups,
       }],
-      derived: gemm.weightTexels && [gemm.weightTexels.derived],
+      derived: weights.derived && [weights.derived],
     };
   }
   const words = g.n * g.oh * g.ow * (g.mp / 4);
@@ -346,7 +349,7 @@ ${storeWgsl(g.requant.mode)}`),
     programs: [{
       key,
       wgsl: () => directWgsl(g.depthwise, g.requant.mode),
-      bindings,
+      bindings: bindings(input(W)),
       uniforms: PARAMS.pack({
         words,
         ...nhwc4ConvUniforms(g),

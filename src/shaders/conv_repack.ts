@@ -85,7 +85,8 @@ fn unpack_f16x4(e: vec2<u32>) -> vec4<f32> {
  * How a repacked copy is declared, read and written: a storage array of `repackElement`s, or
  * a texture of `TexelFormat` texels in rows (src/shaders/texel_rows.ts), which llvmpipe reads
  * with vector gathers instead of a loop over its lanes. The f16 texture converts on store
- * (values clamped to f16's range first, as when packing) and load.
+ * (values clamped to f16's range and rounded to the nearest f16 first, as when packing) and
+ * load.
  */
 export interface CopyAccess {
   /** Bytes per stored vec4. */
